@@ -1,0 +1,74 @@
+/** Access tokens: compact JWS with `typ: at+jwt`, verified with pinned algorithm, iss, aud and typ. */
+import { jwtVerify, SignJWT, type JWTPayload } from "jose";
+import { randomUUID } from "node:crypto";
+import { ServiceError } from "./errors";
+import type { SessionRow } from "./ports";
+import type { KeyRing } from "./signing-keys";
+
+export interface AccessTokenSettings {
+  issuer: string;
+  audience: string;
+  ttlMs: number;
+}
+
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  exp: number;
+}
+
+const EXP_LEEWAY_S = 5;
+
+export class AccessTokens {
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly settings: AccessTokenSettings,
+  ) {}
+
+  /** `exp` in milliseconds for a token issued at `now`, whole seconds as in the JWT. */
+  expiresAt(now: number): number {
+    return (Math.floor(now / 1000) + Math.floor(this.settings.ttlMs / 1000)) * 1000;
+  }
+
+  async issue(session: SessionRow, now: number): Promise<{ token: string; expiresAt: number }> {
+    const { kid, alg, key } = await this.keys.signingKey();
+    const expiresAt = this.expiresAt(now);
+    const extra = session.claims ? (JSON.parse(session.claims) as JWTPayload) : {};
+    const token = await new SignJWT({ ...extra, sid: session.sessionId })
+      .setProtectedHeader({ alg, kid, typ: "at+jwt" })
+      .setIssuer(this.settings.issuer)
+      .setAudience(this.settings.audience)
+      .setSubject(session.userId)
+      .setIssuedAt(Math.floor(now / 1000))
+      .setExpirationTime(expiresAt / 1000)
+      .setJti(randomUUID())
+      .sign(key);
+    return { token, expiresAt };
+  }
+
+  /** The verified claims, or invalid_token. Does not look at the session; the caller does. */
+  async verify(token: string, now: number): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(
+        token,
+        (header) => {
+          const found = this.keys.verificationKey(header.kid);
+          if (!found || found.alg !== header.alg) throw new Error("unknown key");
+          return found.key;
+        },
+        {
+          issuer: this.settings.issuer,
+          audience: this.settings.audience,
+          typ: "at+jwt",
+          requiredClaims: ["sub", "sid", "iat", "exp", "jti"],
+          clockTolerance: EXP_LEEWAY_S,
+          currentDate: new Date(now),
+        },
+      );
+      if (typeof payload.sub !== "string" || typeof payload.sid !== "string") throw new Error("bad claims");
+      return { sub: payload.sub, sid: payload.sid, exp: payload.exp! };
+    } catch {
+      throw new ServiceError("invalid_token");
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Sub-keys derived from SECRET_KEY with HKDF-SHA256, one per purpose, so the database alone lets
+ * no one hash or derive refresh tokens, verify service keys or decrypt signing keys.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+
+export interface DerivedSecrets {
+  /** HMAC key for the stored hash of refresh tokens. */
+  tokenHashKey: Buffer;
+  /** HMAC key deriving a rotated refresh token from its parent and a nonce (grace replay). */
+  tokenDeriveKey: Buffer;
+  /** HMAC key for the stored hash of service keys. */
+  serviceKeyHashKey: Buffer;
+  /** AES-256-GCM key for private signing keys at rest. */
+  keyEncryptionKey: Buffer;
+}
+
+const derive = (secret: Uint8Array, purpose: string) =>
+  Buffer.from(hkdfSync("sha256", secret, "session-service", purpose, 32));
+
+export function deriveSecrets(secret: Uint8Array): DerivedSecrets {
+  return {
+    tokenHashKey: derive(secret, "refresh-token-hash/v1"),
+    tokenDeriveKey: derive(secret, "refresh-token-derive/v1"),
+    serviceKeyHashKey: derive(secret, "service-key-hash/v1"),
+    keyEncryptionKey: derive(secret, "signing-key-encryption/v1"),
+  };
+}
+
+/** AES-256-GCM: base64url(iv ‖ tag ‖ ciphertext). The associated data binds the blob to its key id. */
+export function encrypt(key: Buffer, plaintext: string, associatedData: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(Buffer.from(associatedData));
+  const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url");
+}
+
+export function decrypt(key: Buffer, blob: string, associatedData: string): string {
+  const raw = Buffer.from(blob, "base64url");
+  const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12));
+  decipher.setAAD(Buffer.from(associatedData));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
+}

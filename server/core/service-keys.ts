@@ -1,0 +1,32 @@
+/**
+ * Service keys of internal callers. Only HMACs are kept: those of SERVICE_KEYS in memory, those
+ * added with `sessionctl clients add` in the store, looked up on every call so that adding or
+ * removing a client takes effect at once in every instance.
+ */
+import type { SessionStore } from "./ports";
+import { constantTimeEqual, hashSecret } from "./refresh-tokens";
+
+export class ServiceKeys {
+  private readonly configured: Array<{ name: string; hash: string }>;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly hashKey: Buffer,
+    configured: Map<string, string>,
+  ) {
+    this.configured = [...configured].map(([name, secret]) => ({ name, hash: this.hash(secret) }));
+  }
+
+  hash(secret: string): string {
+    return hashSecret(this.hashKey, secret);
+  }
+
+  /** The client's name, or null. Compares against every configured key in constant time. */
+  async authenticate(secret: string): Promise<string | null> {
+    const hash = this.hash(secret);
+    let name: string | null = null;
+    for (const entry of this.configured) if (constantTimeEqual(entry.hash, hash)) name = entry.name;
+    if (name) return name;
+    return (await this.store.findServiceClientByHash(hash))?.name ?? null;
+  }
+}

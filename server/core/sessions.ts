@@ -1,0 +1,240 @@
+/**
+ * The session use cases of CONTRACT §3, free of HTTP, CLI, NATS and SQL. "Not valid" is an error
+ * code (ServiceError), never a leaked detail: every refresh failure is the same invalid_grant.
+ */
+import { AccessTokens } from "./access-tokens";
+import { ServiceError } from "./errors";
+import { eventFactory, iso } from "./events";
+import { canonicalIp, checkClaims, checkUserId, cleanUserAgent } from "./input";
+import type { Clock, EventFactory, RevokeReason, SessionRow, SessionStore } from "./ports";
+import { constantTimeEqual, deriveChildToken, hashSecret, mintRefreshToken, newRotationNonce } from "./refresh-tokens";
+import type { DerivedSecrets } from "./secrets";
+
+export interface SessionSettings {
+  accessTokenTtlMs: number;
+  sessionIdleTimeoutMs: number;
+  sessionMaxLifetimeMs: number;
+  refreshReuseGraceMs: number;
+  maxSessionsPerUser: number;
+}
+
+export interface CreateInput {
+  userId: string;
+  userAgent?: string;
+  ip?: string;
+  claims?: unknown;
+}
+
+export interface RefreshInput {
+  refreshToken: string;
+  userAgent?: string;
+  ip?: string;
+}
+
+export interface TokenPair {
+  session_id: string;
+  user_id: string;
+  token_type: "Bearer";
+  access_token: string;
+  expires_in: number;
+  refresh_token: string;
+  refresh_token_expires_at: string;
+}
+
+export type Introspection =
+  | { active: true; session_id: string; user_id: string; created_at: string; last_used_at: string; expires_at: string }
+  | { active: false };
+
+export interface SessionView {
+  session_id: string;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+}
+
+export interface Caller {
+  userId: string;
+  sessionId: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const isSessionId = (text: string) => UUID.test(text);
+
+export const sessionView = (row: SessionRow): SessionView => ({
+  session_id: row.sessionId,
+  user_agent: row.userAgent,
+  ip: row.ip,
+  created_at: iso(row.createdAt),
+  last_used_at: iso(row.lastUsedAt),
+  expires_at: iso(row.expiresAt),
+});
+
+export interface SessionServiceDeps {
+  store: SessionStore;
+  clock: Clock;
+  tokens: AccessTokens;
+  secrets: DerivedSecrets;
+  settings: SessionSettings;
+  newId: () => string;
+}
+
+export class SessionService {
+  private readonly store: SessionStore;
+  private readonly clock: Clock;
+  private readonly tokens: AccessTokens;
+  private readonly secrets: DerivedSecrets;
+  private readonly settings: SessionSettings;
+  private readonly newId: () => string;
+  readonly events: EventFactory;
+
+  constructor(deps: SessionServiceDeps) {
+    ({ store: this.store, clock: this.clock, tokens: this.tokens, secrets: this.secrets } = deps);
+    ({ settings: this.settings, newId: this.newId } = deps);
+    this.events = eventFactory(deps.newId);
+  }
+
+  private hash(refreshToken: string): string {
+    return hashSecret(this.secrets.tokenHashKey, refreshToken);
+  }
+
+  async create(input: CreateInput): Promise<TokenPair> {
+    const userId = checkUserId(input.userId);
+    const userAgent = input.userAgent === undefined ? null : cleanUserAgent(input.userAgent);
+    const ip = input.ip === undefined ? null : canonicalIp(input.ip);
+    const claims = checkClaims(input.claims);
+    const now = this.clock.now();
+    const refreshToken = mintRefreshToken();
+    const absoluteExpiresAt = now + this.settings.sessionMaxLifetimeMs;
+    const row: SessionRow = {
+      sessionId: this.newId(),
+      userId,
+      refreshTokenHash: this.hash(refreshToken),
+      previousTokenHash: null,
+      rotationNonce: null,
+      rotatedAt: null,
+      rotationCount: 0,
+      userAgent,
+      ip,
+      claims,
+      createdAt: now,
+      lastUsedAt: now,
+      absoluteExpiresAt,
+      expiresAt: Math.min(absoluteExpiresAt, now + this.settings.sessionIdleTimeoutMs),
+      accessExpiresAt: this.tokens.expiresAt(now),
+      revokedAt: null,
+      revokeReason: null,
+    };
+    const created = await this.store.createSession({ row, maxSessionsPerUser: this.settings.maxSessionsPerUser }, this.events);
+    if (!created) throw new ServiceError("user_deleted");
+    return this.pair(created.row, refreshToken, now);
+  }
+
+  async refresh(input: RefreshInput): Promise<TokenPair> {
+    const userAgent = input.userAgent === undefined ? undefined : cleanUserAgent(input.userAgent);
+    const ip = input.ip === undefined ? undefined : canonicalIp(input.ip);
+    const now = this.clock.now();
+    const presented = input.refreshToken;
+    const nonce = newRotationNonce();
+    const child = deriveChildToken(this.secrets.tokenDeriveKey, presented, nonce);
+    const result = await this.store.rotate(
+      {
+        presentedHash: this.hash(presented),
+        newHash: this.hash(child),
+        nonce,
+        now,
+        idleTimeoutMs: this.settings.sessionIdleTimeoutMs,
+        graceMs: this.settings.refreshReuseGraceMs,
+        accessExpiresAt: this.tokens.expiresAt(now),
+        userAgent,
+        ip,
+      },
+      this.events,
+    );
+    if (result.kind === "rotated") return this.pair(result.row, child, now);
+    if (result.kind === "grace_replay") {
+      // The same child the first answer carried: re-derived from the nonce kept in the row.
+      const again = deriveChildToken(this.secrets.tokenDeriveKey, presented, result.row.rotationNonce!);
+      if (constantTimeEqual(this.hash(again), result.row.refreshTokenHash)) return this.pair(result.row, again, now);
+    }
+    throw new ServiceError("invalid_grant");
+  }
+
+  /** Read-only introspection of a refresh token. */
+  async validate(refreshToken: string): Promise<Introspection> {
+    const row = await this.store.findActiveByTokenHash(this.hash(refreshToken), this.clock.now());
+    if (!row) return { active: false };
+    return {
+      active: true,
+      session_id: row.sessionId,
+      user_id: row.userId,
+      created_at: iso(row.createdAt),
+      last_used_at: iso(row.lastUsedAt),
+      expires_at: iso(row.expiresAt),
+    };
+  }
+
+  /** Logout with the refresh token; answers the same whether or not the token was known. */
+  async revokeByRefreshToken(refreshToken: string): Promise<void> {
+    await this.store.revokeByTokenHash(this.hash(refreshToken), this.clock.now(), this.settings.refreshReuseGraceMs, this.events);
+  }
+
+  /** The caller behind an access token whose session is still active, or invalid_token. */
+  async authenticate(accessToken: string): Promise<Caller> {
+    const now = this.clock.now();
+    const claims = await this.tokens.verify(accessToken, now);
+    const row = isSessionId(claims.sid) ? await this.store.findActiveSession(claims.sid, now) : null;
+    if (!row || row.userId !== claims.sub) throw new ServiceError("invalid_token");
+    return { userId: row.userId, sessionId: row.sessionId };
+  }
+
+  /** Logs out one of the caller's sessions. Unknown and foreign ids are the same not_found. */
+  async revokeOwn(caller: Caller, sessionId: string): Promise<void> {
+    if (!isSessionId(sessionId)) throw new ServiceError("not_found");
+    const result = await this.store.revokeSession(sessionId, caller.userId, "logout", this.clock.now(), this.events);
+    if (!result) throw new ServiceError("not_found");
+  }
+
+  async revokeAllOwn(caller: Caller, keepCurrent: boolean): Promise<number> {
+    const reason: RevokeReason = keepCurrent ? "logout_others" : "logout_all";
+    const keep = keepCurrent ? caller.sessionId : undefined;
+    return this.store.revokeUserSessions(caller.userId, reason, this.clock.now(), this.events, keep);
+  }
+
+  async listOwn(caller: Caller): Promise<Array<SessionView & { current: boolean }>> {
+    const rows = await this.store.listActiveSessions(caller.userId, this.clock.now());
+    return rows.map((row) => ({ ...sessionView(row), current: row.sessionId === caller.sessionId }));
+  }
+
+  /** Operator revocation (reason admin). Returns whether it changed anything; not_found when unknown. */
+  async revokeByAdmin(sessionId: string): Promise<boolean> {
+    const result = isSessionId(sessionId)
+      ? await this.store.revokeSession(sessionId, null, "admin", this.clock.now(), this.events)
+      : null;
+    if (!result) throw new ServiceError("not_found");
+    return result.changed;
+  }
+
+  async revokeUserByAdmin(userId: string): Promise<number> {
+    return this.store.revokeUserSessions(userId, "admin", this.clock.now(), this.events);
+  }
+
+  /** `user.deleted`: revoke everything and refuse new sessions. Idempotent. */
+  async deleteUser(userId: string): Promise<number> {
+    return this.store.deleteUser(userId, this.clock.now(), this.events);
+  }
+
+  private async pair(row: SessionRow, refreshToken: string, now: number): Promise<TokenPair> {
+    const access = await this.tokens.issue(row, now);
+    return {
+      session_id: row.sessionId,
+      user_id: row.userId,
+      token_type: "Bearer",
+      access_token: access.token,
+      expires_in: Math.floor(this.settings.accessTokenTtlMs / 1000),
+      refresh_token: refreshToken,
+      refresh_token_expires_at: iso(row.expiresAt),
+    };
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The signing key ring. Keys live in the store with the private half encrypted under SECRET_KEY;
+ * each instance reloads the list every few seconds, so a key added by `sessionctl keys rotate` is
+ * published at once and signs from its `activatesAt`. A key that stopped signing stays published
+ * until the last access token it can have signed has expired.
+ */
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from "jose";
+import type { SigningAlg } from "./config";
+import type { Clock, SessionStore, SigningKeyRow } from "./ports";
+import { decrypt, encrypt } from "./secrets";
+
+/** How long verifiers may cache the JWKS (the `max-age` we send): a new key signs only after this. */
+export const JWKS_CACHE_MS = 300_000;
+/** Leeway verifiers may allow on `exp`. */
+const EXP_LEEWAY_MS = 5_000;
+const RELOAD_INTERVAL_MS = 5_000;
+
+export interface PublicJwk extends JWK {
+  kty: string;
+  kid: string;
+  alg: string;
+  use: "sig";
+}
+
+export async function generateSigningKey(
+  alg: SigningAlg,
+  kek: Buffer,
+  createdAt: number,
+  activatesAt: number,
+): Promise<SigningKeyRow> {
+  const options = alg === "RS256" ? { modulusLength: 2048, extractable: true } : { extractable: true };
+  const { publicKey, privateKey } = await generateKeyPair(alg, options);
+  const publicJwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  const privateJwk = JSON.stringify(await exportJWK(privateKey));
+  return {
+    kid,
+    alg,
+    publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: "sig" }),
+    privateKeyEncrypted: encrypt(kek, privateJwk, kid),
+    createdAt,
+    activatesAt,
+    retiredAt: null,
+  };
+}
+
+interface KeyState {
+  signer: SigningKeyRow | null;
+  published: SigningKeyRow[];
+}
+
+/** Which key signs now and which are published, from the full list. Pure, so the CLI shares it. */
+export function keyState(rows: SigningKeyRow[], alg: SigningAlg, accessTtlMs: number, now: number): KeyState {
+  const live = rows.filter((row) => row.retiredAt === null).sort((a, b) => a.activatesAt - b.activatesAt);
+  const signing = live.filter((row) => row.alg === alg && row.activatesAt <= now);
+  const signer = signing.at(-1) ?? null;
+  const published = live.filter((row) => {
+    if (row === signer || row.activatesAt > now) return true;
+    // It stopped signing when the next key of the signing algorithm took over.
+    const next = signing.find((other) => other.activatesAt > row.activatesAt);
+    const stoppedAt = next ? next.activatesAt : now;
+    return stoppedAt + accessTtlMs + EXP_LEEWAY_MS > now;
+  });
+  return { signer, published };
+}
+
+export class KeyRing {
+  private rows: SigningKeyRow[] = [];
+  private imported = new Map<string, { publicKey: CryptoKey; privateKey?: CryptoKey }>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly kek: Buffer,
+    private readonly alg: SigningAlg,
+    private readonly accessTtlMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Loads the keys and makes sure one of the configured algorithm can sign now. */
+  async open(): Promise<void> {
+    await this.reload();
+    if (!this.state().signer) {
+      const now = this.clock.now();
+      await this.store.insertSigningKey(await generateSigningKey(this.alg, this.kek, now, now));
+      await this.reload();
+    }
+  }
+
+  /** Re-reads the list so that keys rotated elsewhere (CLI, other instances) are seen. */
+  async reload(): Promise<void> {
+    const rows = await this.store.listSigningKeys();
+    for (const row of rows) {
+      if (!this.imported.has(row.kid)) {
+        this.imported.set(row.kid, { publicKey: (await importJWK(JSON.parse(row.publicJwk), row.alg)) as CryptoKey });
+      }
+    }
+    this.rows = rows;
+  }
+
+  startReloading(onError: (error: unknown) => void): void {
+    this.timer ??= setInterval(() => this.reload().catch(onError), RELOAD_INTERVAL_MS);
+  }
+
+  stopReloading(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  state(): KeyState {
+    return keyState(this.rows, this.alg, this.accessTtlMs, this.clock.now());
+  }
+
+  async signingKey(): Promise<{ kid: string; alg: string; key: CryptoKey }> {
+    const signer = this.state().signer;
+    if (!signer) throw new Error("no signing key is active");
+    const entry = this.imported.get(signer.kid)!;
+    if (!entry.privateKey) {
+      const jwk = JSON.parse(decrypt(this.kek, signer.privateKeyEncrypted, signer.kid));
+      entry.privateKey = (await importJWK(jwk, signer.alg)) as CryptoKey;
+    }
+    return { kid: signer.kid, alg: signer.alg, key: entry.privateKey };
+  }
+
+  /** The public key for a `kid`, only while that key is published; its algorithm is pinned. */
+  verificationKey(kid: string | undefined): { alg: string; key: CryptoKey } | null {
+    if (!kid) return null;
+    const row = this.state().published.find((candidate) => candidate.kid === kid);
+    return row ? { alg: row.alg, key: this.imported.get(kid)!.publicKey } : null;
+  }
+
+  jwks(): { keys: PublicJwk[] } {
+    return { keys: this.state().published.map((row) => JSON.parse(row.publicJwk) as PublicJwk) };
+  }
+}

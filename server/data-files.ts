@@ -1,0 +1,39 @@
+/**
+ * First-start files in the data directory: the secret key and, when no service key is configured
+ * at all, a generated one. Both are written with mode 0600 and never logged.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeSecretKey } from "./core/config";
+
+function readOrCreate(path: string, create: () => string): string {
+  mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
+  if (!existsSync(path)) {
+    try {
+      // "wx": never overwrite a file another process created a moment ago.
+      writeFileSync(path, create() + "\n", { mode: 0o600, flag: "wx" });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+  chmodSync(path, 0o600);
+  return readFileSync(path, "utf8").trim();
+}
+
+/** SECRET_KEY bytes: the setting, or ./data/secret.key (generated on first start). */
+export function loadSecretKey(setting: string | null, dataDir: string): Uint8Array {
+  const text = setting ?? readOrCreate(join(dataDir, "secret.key"), () => randomBytes(32).toString("hex"));
+  const bytes = decodeSecretKey(text);
+  if (!bytes) throw new Error(`the secret key in ${join(dataDir, "secret.key")} is not valid`);
+  return bytes;
+}
+
+export const GENERATED_CLIENT = "default";
+
+/** The generated service key ./data/service.key, created when nothing else grants access. */
+export function loadGeneratedServiceKey(dataDir: string, mayCreate: boolean): string | null {
+  const path = join(dataDir, "service.key");
+  if (!existsSync(path) && !mayCreate) return null;
+  return readOrCreate(path, () => randomBytes(32).toString("base64url"));
+}

@@ -1,0 +1,79 @@
+/**
+ * createApp(core) assembles the HTTP edge without listening, so tests drive it with
+ * app.handle(new Request(...)). Body parsing and error mapping are mounted once, globally.
+ */
+import { swagger } from "@elysiajs/swagger";
+import { Elysia } from "elysia";
+import { ServiceError } from "../core/errors";
+import type { Logger } from "../logger";
+import type { Core } from "../open-core";
+import { AccessDenied } from "./auth";
+import { parseJsonBody } from "./body";
+import { errorResponse } from "./errors";
+import { internalRoutes } from "./routes/internal";
+import { publicRoutes, type Probes } from "./routes/public";
+import { refreshTokenRoutes } from "./routes/refresh-token";
+import { userRoutes } from "./routes/user";
+
+export interface AppOptions {
+  logger: Logger;
+  probes?: Probes;
+}
+
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+function toResponse(error: unknown, code: string | number, logger: Logger): Response {
+  if (error instanceof AccessDenied) {
+    const challenge = error.credentialSent ? 'Bearer error="invalid_token"' : "Bearer";
+    return errorResponse("invalid_token", error.message, { "www-authenticate": challenge });
+  }
+  if (error instanceof ServiceError) return errorResponse(error.code, error.message);
+  // Elysia's own validation message quotes the submitted value; never pass it on.
+  if (code === "VALIDATION") return errorResponse("invalid_request", "The request body or parameters have the wrong shape.");
+  if (code === "PARSE") return errorResponse("invalid_request", "The body is not valid JSON.");
+  if (code === "NOT_FOUND") return errorResponse("not_found", "No such endpoint.");
+  logger.error({ err: error }, "unhandled error");
+  return errorResponse("internal_error", "An internal error occurred.");
+}
+
+export function createApp(core: Core, options: AppOptions) {
+  const probes = options.probes ?? { events: () => "disabled" };
+  const errors = new Elysia({ name: "errors" })
+    .onParse({ as: "global" }, async ({ request }) => (BODY_METHODS.has(request.method) ? parseJsonBody(request) : undefined))
+    .onError({ as: "global" }, ({ error, code }) => toResponse(error, code, options.logger));
+
+  return new Elysia()
+    .use(errors)
+    .use(
+      swagger({
+        path: "/docs",
+        exclude: ["/docs", "/docs/json"],
+        documentation: {
+          info: {
+            title: "Session Service",
+            version: "1.0.0",
+            description: "Sessions, access/refresh token pairs with safe rotation, logout, and session events.",
+          },
+          tags: [
+            { name: "internal", description: "Internal services with a service key" },
+            { name: "refresh token", description: "The holder of a refresh token" },
+            { name: "user", description: "A signed-in user with an access token" },
+            { name: "public", description: "No credential" },
+            { name: "operations", description: "Probes" },
+          ],
+          components: {
+            securitySchemes: {
+              serviceKey: { type: "http", scheme: "bearer", description: "Service key of an internal caller" },
+              accessToken: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "User access token (at+jwt)" },
+            },
+          },
+        },
+      }),
+    )
+    .use(publicRoutes(core, probes))
+    .use(refreshTokenRoutes(core))
+    .use(internalRoutes(core))
+    .use(userRoutes(core));
+}
+
+export type App = ReturnType<typeof createApp>;

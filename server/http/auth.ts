@@ -1,0 +1,38 @@
+/**
+ * Credentials come only from the Authorization header (never the URL). Service keys guard the
+ * internal endpoints; access tokens with a live session guard the user's own endpoints.
+ */
+import { ServiceError } from "../core/errors";
+import type { Caller } from "../core/sessions";
+import type { Core } from "../open-core";
+
+/** invalid_token that remembers whether any Bearer credential was sent, for WWW-Authenticate. */
+export class AccessDenied extends ServiceError {
+  constructor(readonly credentialSent: boolean) {
+    super("invalid_token");
+  }
+}
+
+export function bearerOf(headers: Headers): string | null {
+  const value = headers.get("authorization");
+  const match = value ? /^Bearer +([^\s]+) *$/i.exec(value) : null;
+  return match ? match[1] : null;
+}
+
+export async function requireServiceClient(core: Core, headers: Headers): Promise<string> {
+  const secret = bearerOf(headers);
+  const name = secret ? await core.serviceKeys.authenticate(secret) : null;
+  if (!name) throw new ServiceError("invalid_client");
+  return name;
+}
+
+export async function requireUser(core: Core, headers: Headers): Promise<Caller> {
+  const token = bearerOf(headers);
+  if (!token) throw new AccessDenied(headers.get("authorization") !== null && /^Bearer\b/i.test(headers.get("authorization")!));
+  try {
+    return await core.sessions.authenticate(token);
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === "invalid_token") throw new AccessDenied(true);
+    throw error;
+  }
+}

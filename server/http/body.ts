@@ -1,0 +1,44 @@
+/**
+ * JSON request bodies (CONTRACT §1): application/json (charset utf-8 only) or 415; more than 16 KiB
+ * is 413, decided from Content-Length or while streaming, before anything is parsed; bad JSON is 400.
+ */
+import { ServiceError } from "../core/errors";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+function checkContentType(header: string | null): void {
+  const [type, ...params] = (header ?? "").split(";").map((part) => part.trim().toLowerCase());
+  if (type !== "application/json") throw new ServiceError("unsupported_media_type");
+  for (const param of params) {
+    const [name, value] = param.split("=").map((part) => part.trim().replace(/^"|"$/g, ""));
+    if (name === "charset" && value !== "utf-8" && value !== "utf8") throw new ServiceError("unsupported_media_type");
+  }
+}
+
+/** Reads the body, giving up as soon as it passes the cap (chunked bodies carry no length). */
+async function readCapped(request: Request): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw new ServiceError("payload_too_large");
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export async function parseJsonBody(request: Request): Promise<unknown> {
+  // Size first: an oversized body is refused whatever it claims to be.
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw new ServiceError("payload_too_large");
+  checkContentType(request.headers.get("content-type"));
+  const bytes = await readCapped(request);
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch {
+    throw new ServiceError("invalid_request", "The body is not valid JSON.");
+  }
+}

@@ -1,0 +1,80 @@
+/** Request and response shapes: the single source for validation and the OpenAPI document. */
+import { t } from "elysia";
+
+const Time = t.String({ format: "date-time", examples: ["2026-11-30T03:09:07.000Z"] });
+const SessionId = t.String({ format: "uuid", examples: ["019ad1c2-7a3e-7c41-9b7e-3f1f5f0d2c11"] });
+
+export const ErrorBody = t.Object(
+  {
+    error: t.String({ examples: ["invalid_grant"] }),
+    message: t.String({ examples: ["The refresh token is invalid, expired or revoked."] }),
+  },
+  { description: "Every error: a stable code and a message that never repeats submitted values." },
+);
+
+export const CreateSessionBody = t.Object({
+  user_id: t.String({ description: "1–128 characters, no control characters.", examples: ["user-42"] }),
+  user_agent: t.Optional(t.String({ description: "Control characters removed, cut to 512 code points.", examples: ["Mozilla/5.0"] })),
+  ip: t.Optional(t.String({ description: "IPv4 or IPv6 literal; stored canonical.", examples: ["203.0.113.7"] })),
+  claims: t.Optional(
+    t.Record(t.String(), t.Unknown(), {
+      description: "Extra access-token claims (≤ 2 KiB as JSON, no registered names).",
+      examples: [{ role: "admin" }],
+    }),
+  ),
+});
+
+export const RefreshBody = t.Object({
+  refresh_token: t.String({ examples: ["q3Xv…"] }),
+  user_agent: t.Optional(t.String()),
+  ip: t.Optional(t.String()),
+});
+
+export const RefreshTokenBody = t.Object({ refresh_token: t.String({ examples: ["q3Xv…"] }) });
+
+export const TokenPairBody = t.Object({
+  session_id: SessionId,
+  user_id: t.String(),
+  token_type: t.Literal("Bearer"),
+  access_token: t.String({ description: "JWS, typ at+jwt" }),
+  expires_in: t.Integer({ examples: [900] }),
+  refresh_token: t.String({ description: "Opaque, 256 bits; only its keyed hash is stored." }),
+  refresh_token_expires_at: Time,
+});
+
+export const IntrospectionBody = t.Union([
+  t.Object({
+    active: t.Literal(true),
+    session_id: SessionId,
+    user_id: t.String(),
+    created_at: Time,
+    last_used_at: Time,
+    expires_at: Time,
+  }),
+  t.Object({ active: t.Literal(false) }),
+]);
+
+export const SessionViewBody = t.Object({
+  session_id: SessionId,
+  user_agent: t.Nullable(t.String()),
+  ip: t.Nullable(t.String()),
+  created_at: Time,
+  last_used_at: Time,
+  expires_at: Time,
+  current: t.Boolean(),
+});
+
+export const MySessionsBody = t.Object({ sessions: t.Array(SessionViewBody) });
+export const RevokedCountBody = t.Object({ revoked: t.Integer({ examples: [3] }) });
+export const EmptyBody = t.Object({});
+export const JwksBody = t.Object({
+  keys: t.Array(
+    t.Object(
+      { kty: t.String({ examples: ["OKP"] }), kid: t.String(), alg: t.String({ examples: ["EdDSA"] }), use: t.Literal("sig") },
+      { additionalProperties: true, description: "Public members only" },
+    ),
+  ),
+});
+export const ChecksBody = t.Object({
+  checks: t.Object({ store: t.String({ examples: ["ok"] }), events: t.String({ examples: ["disabled"] }) }),
+});

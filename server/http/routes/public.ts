@@ -1,0 +1,43 @@
+/** Unauthenticated endpoints: the JWKS and the health probes. */
+import { Elysia } from "elysia";
+import type { Core } from "../../open-core";
+import { ChecksBody, JwksBody } from "../models";
+
+export interface Probes {
+  /** Link to NATS: "disabled" (NATS_URL unset), "connected", or "disconnected". */
+  events(): string;
+}
+
+export const publicRoutes = (core: Core, probes: Probes) =>
+  new Elysia({ name: "public-routes" })
+    .get(
+      "/.well-known/jwks.json",
+      ({ set }) => {
+        set.headers["cache-control"] = "public, max-age=300";
+        return core.keys.jwks();
+      },
+      { response: { 200: JwksBody }, detail: { summary: "Public signing keys", tags: ["public"] } },
+    )
+    .get(
+      "/healthz",
+      () => ({ checks: { store: "not_checked", events: probes.events() } }),
+      { response: { 200: ChecksBody }, detail: { summary: "Liveness: 200 while the process runs", tags: ["operations"] } },
+    )
+    .get(
+      "/readyz",
+      async ({ set }) => {
+        let store = "ok";
+        try {
+          await core.store.checkWritable();
+        } catch {
+          store = "unavailable";
+          set.status = 503;
+          set.headers["retry-after"] = "1";
+        }
+        return { checks: { store, events: probes.events() } };
+      },
+      {
+        response: { 200: ChecksBody, 503: ChecksBody },
+        detail: { summary: "Readiness: 200 when the store can write", tags: ["operations"] },
+      },
+    );

@@ -1,0 +1,41 @@
+/** Endpoints for the holder of a refresh token: rotate it, or log out with it. */
+import { Elysia } from "elysia";
+import type { Core } from "../../open-core";
+import { EmptyBody, ErrorBody, RefreshBody, RefreshTokenBody, TokenPairBody } from "../models";
+
+export const refreshTokenRoutes = (core: Core) =>
+  new Elysia({ name: "refresh-token-routes" })
+    .post(
+      "/session/refresh",
+      async ({ body, set }) => {
+        set.headers["cache-control"] = "no-store";
+        return core.sessions.refresh({ refreshToken: body.refresh_token, userAgent: body.user_agent, ip: body.ip });
+      },
+      {
+        body: RefreshBody,
+        response: { 200: TokenPairBody, 400: ErrorBody, 401: ErrorBody, 503: ErrorBody },
+        detail: {
+          summary: "Rotate the refresh token",
+          description:
+            "Returns a new pair for the same session. A retry with the same token inside the grace window gets the same refresh token; an older token revokes the session (refresh_token_reuse).",
+          tags: ["refresh token"],
+        },
+      },
+    )
+    .post(
+      "/session/revoke",
+      async ({ body, set }) => {
+        set.headers["cache-control"] = "no-store";
+        await core.sessions.revokeByRefreshToken(body.refresh_token);
+        return {};
+      },
+      {
+        body: RefreshTokenBody,
+        response: { 200: EmptyBody, 400: ErrorBody, 503: ErrorBody },
+        detail: {
+          summary: "Log out with the refresh token (RFC 7009 style)",
+          description: "Answers 200 {} whether or not the token was known.",
+          tags: ["refresh token"],
+        },
+      },
+    );

@@ -1,0 +1,58 @@
+/** Endpoints for a signed-in user, guarded by an access token whose session is still active. */
+import { Elysia, t } from "elysia";
+import type { Core } from "../../open-core";
+import { requireUser } from "../auth";
+import { ErrorBody, MySessionsBody, RevokedCountBody } from "../models";
+
+const security = [{ accessToken: [] }];
+
+export const userRoutes = (core: Core) =>
+  new Elysia({ name: "user-routes" })
+    .derive(async ({ request }) => ({ caller: await requireUser(core, request.headers) }))
+    .get(
+      "/session/me",
+      async ({ caller, set }) => {
+        set.headers["cache-control"] = "no-store";
+        return { sessions: await core.sessions.listOwn(caller) };
+      },
+      {
+        response: { 200: MySessionsBody, 401: ErrorBody, 503: ErrorBody },
+        detail: { summary: "My active sessions, most recently used first", tags: ["user"], security },
+      },
+    )
+    .delete(
+      "/session/all",
+      async ({ caller, query, set }) => {
+        set.headers["cache-control"] = "no-store";
+        return { revoked: await core.sessions.revokeAllOwn(caller, query.keep_current === "true") };
+      },
+      {
+        query: t.Object({ keep_current: t.Optional(t.String({ examples: ["true"] })) }),
+        response: { 200: RevokedCountBody, 401: ErrorBody, 503: ErrorBody },
+        detail: {
+          summary: "Log out everywhere",
+          description: "keep_current=true keeps the caller's own session (reason logout_others), otherwise logout_all.",
+          tags: ["user"],
+          security,
+        },
+      },
+    )
+    .delete(
+      "/session/:id",
+      async ({ caller, params, set }) => {
+        await core.sessions.revokeOwn(caller, params.id);
+        set.status = 204;
+        set.headers["cache-control"] = "no-store";
+        return null;
+      },
+      {
+        params: t.Object({ id: t.String({ format: "uuid" as never }) }),
+        response: { 204: t.Null(), 401: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+        detail: {
+          summary: "Log out one device",
+          description: "204 for the caller's session, active or already ended; 404 for unknown or foreign ids alike.",
+          tags: ["user"],
+          security,
+        },
+      },
+    );

@@ -1,0 +1,36 @@
+/** Composition root of the server: the only place besides cli/main.ts that reads the environment. */
+import { loadConfig } from "./core/config";
+import { createApp } from "./http/app";
+import { createLogger } from "./logger";
+import { openCore } from "./open-core";
+
+const loaded = loadConfig(process.env);
+if (!loaded.ok) {
+  console.error(`session-service: cannot start, fix these settings:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}`);
+  process.exit(1);
+}
+const config = loaded.config;
+const logger = createLogger(config.logLevel);
+
+const core = await openCore(config, { generateServiceKey: true });
+core.keys.startReloading((err) => logger.warn({ err }, "signing key reload failed"));
+
+const app = createApp(core, { logger }).listen({ port: config.port, hostname: config.host });
+logger.info(
+  { port: app.server?.port, host: config.host, store: config.databaseUrl.split(":")[0], events: config.natsUrl ? "nats" : "outbox only" },
+  "session-service ready",
+);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "shutting down");
+  // Stop accepting, let requests in flight finish, then close the store.
+  await app.server?.stop(false);
+  await core.close();
+  logger.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,87 @@
+/**
+ * The one place that builds the core, for the server and for sessionctl alike, so a revoke from
+ * the CLI writes exactly the event a logout does.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { SqliteStore } from "../db/sqlite/store";
+import { AccessTokens } from "./core/access-tokens";
+import type { Config } from "./core/config";
+import { systemClock, type Clock, type SessionStore } from "./core/ports";
+import { deriveSecrets, type DerivedSecrets } from "./core/secrets";
+import { ServiceKeys } from "./core/service-keys";
+import { SessionService } from "./core/sessions";
+import { KeyRing } from "./core/signing-keys";
+import { GENERATED_CLIENT, loadGeneratedServiceKey, loadSecretKey } from "./data-files";
+
+export interface Core {
+  config: Config;
+  store: SessionStore;
+  secrets: DerivedSecrets;
+  keys: KeyRing;
+  sessions: SessionService;
+  serviceKeys: ServiceKeys;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  clock?: Clock;
+  /** The server generates ./data/service.key when no service key exists; the CLI does not. */
+  generateServiceKey?: boolean;
+}
+
+export function openStore(config: Config): SessionStore {
+  if (config.databaseUrl.startsWith("sqlite:")) {
+    const path = config.databaseUrl.slice("sqlite:".length);
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    return new SqliteStore({ path, synchronous: config.sqliteSynchronous, busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  }
+  throw new Error("DATABASE_URL: only sqlite: is supported by this build");
+}
+
+export async function openCore(config: Config, options: OpenOptions = {}): Promise<Core> {
+  const clock = options.clock ?? systemClock;
+  const secrets = deriveSecrets(loadSecretKey(config.secretKey, config.dataDir));
+  const store = openStore(config);
+  try {
+    const keys = new KeyRing(store, secrets.keyEncryptionKey, config.jwtAlg, config.accessTokenTtlMs, clock);
+    await keys.open();
+    const configured = new Map(config.serviceKeys);
+    if (configured.size === 0) {
+      const noClients = (await store.listServiceClients()).length === 0;
+      const generated = loadGeneratedServiceKey(config.dataDir, Boolean(options.generateServiceKey) && noClients);
+      if (generated) configured.set(GENERATED_CLIENT, generated);
+    }
+    const serviceKeys = new ServiceKeys(store, secrets.serviceKeyHashKey, configured);
+    const tokens = new AccessTokens(keys, {
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      ttlMs: config.accessTokenTtlMs,
+    });
+    const sessions = new SessionService({
+      store,
+      clock,
+      tokens,
+      secrets,
+      settings: config,
+      newId: () => Bun.randomUUIDv7(),
+    });
+    return {
+      config,
+      store,
+      secrets,
+      keys,
+      sessions,
+      serviceKeys,
+      clock,
+      close: async () => {
+        keys.stopReloading();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
