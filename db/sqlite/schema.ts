@@ -81,3 +81,10 @@ export const outbox = sqliteTable(
   },
   (table) => [index("outbox_sent_at").on(table.sentAt, table.seq)],
 );
+
+/** Leases that let one instance at a time do a singleton job (the outbox relay, keeping per-session order). */
+export const leases = sqliteTable("leases", {
+  name: text("name").primaryKey(),
+  owner: text("owner").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});

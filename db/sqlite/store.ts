@@ -26,7 +26,7 @@ import type { CloudEvent } from "../../server/core/events";
 import { toUnavailable } from "./errors";
 import { applyMigrations } from "./migrate";
 import * as schema from "./schema";
-import { deletedUsers, outbox, retiredRefreshTokens, serviceClients, sessions, signingKeys } from "./schema";
+import { deletedUsers, leases, outbox, retiredRefreshTokens, serviceClients, sessions, signingKeys } from "./schema";
 
 export interface SqliteOptions {
   path: string;
@@ -359,6 +359,26 @@ export class SqliteStore implements SessionStore {
 
   async removeServiceClient(name: string) {
     return this.write(() => this.db.delete(serviceClients).where(eq(serviceClients.name, name)).returning().all().length > 0);
+  }
+
+  async acquireLease(name: string, owner: string, ttlMs: number, now: number) {
+    return this.write(() => {
+      const taken = this.db
+        .insert(leases)
+        .values({ name, owner, expiresAt: now + ttlMs })
+        .onConflictDoUpdate({
+          target: leases.name,
+          set: { owner, expiresAt: now + ttlMs },
+          setWhere: or(eq(leases.owner, owner), lte(leases.expiresAt, now)),
+        })
+        .returning()
+        .all();
+      return taken.length > 0;
+    });
+  }
+
+  async releaseLease(name: string, owner: string) {
+    this.write(() => this.db.delete(leases).where(and(eq(leases.name, name), eq(leases.owner, owner))).run());
   }
 
   async pendingEvents(limit: number): Promise<OutboxRow[]> {

@@ -178,6 +178,12 @@ export interface SessionStore {
   addServiceClient(row: ServiceClientRow): Promise<boolean>;
   removeServiceClient(name: string): Promise<boolean>;
 
+  /**
+   * Takes or renews the named lease for `owner` until now + ttlMs, when it is free, expired or
+   * already ours. One relay at a time publishes, so events of a session keep their order.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
+  releaseLease(name: string, owner: string): Promise<void>;
   /** Up to `limit` unsent events in commit order. */
   pendingEvents(limit: number): Promise<OutboxRow[]>;
   markEventsSent(ids: string[], now: number): Promise<void>;

@@ -38,11 +38,12 @@ function toResponse(error: unknown, code: string | number, logger: Logger): Resp
 
 export function createApp(core: Core, options: AppOptions) {
   const probes = options.probes ?? { events: () => "disabled" };
-  const errors = new Elysia({ name: "errors" })
+  const errors = new Elysia({ name: "errors", normalize: false })
     .onParse({ as: "global" }, async ({ request }) => (BODY_METHODS.has(request.method) ? parseJsonBody(request) : undefined))
     .onError({ as: "global" }, ({ error, code }) => toResponse(error, code, options.logger));
 
-  return new Elysia()
+  // normalize off: Elysia would otherwise coerce a claims array into an object instead of refusing it.
+  return new Elysia({ normalize: false })
     .use(errors)
     .use(
       swagger({

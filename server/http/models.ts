@@ -12,25 +12,28 @@ export const ErrorBody = t.Object(
   { description: "Every error: a stable code and a message that never repeats submitted values." },
 );
 
+/** Request bodies ignore unknown fields (CONTRACT §1); only the named ones reach the core. */
+const open = { additionalProperties: true } as const;
+
 export const CreateSessionBody = t.Object({
   user_id: t.String({ description: "1–128 characters, no control characters.", examples: ["user-42"] }),
   user_agent: t.Optional(t.String({ description: "Control characters removed, cut to 512 code points.", examples: ["Mozilla/5.0"] })),
   ip: t.Optional(t.String({ description: "IPv4 or IPv6 literal; stored canonical.", examples: ["203.0.113.7"] })),
   claims: t.Optional(
-    t.Record(t.String(), t.Unknown(), {
+    t.Object({}, {
+      additionalProperties: true,
       description: "Extra access-token claims (≤ 2 KiB as JSON, no registered names).",
       examples: [{ role: "admin" }],
     }),
   ),
-});
+}, open);
 
-export const RefreshBody = t.Object({
-  refresh_token: t.String({ examples: ["q3Xv…"] }),
-  user_agent: t.Optional(t.String()),
-  ip: t.Optional(t.String()),
-});
+export const RefreshBody = t.Object(
+  { refresh_token: t.String({ examples: ["q3Xv…"] }), user_agent: t.Optional(t.String()), ip: t.Optional(t.String()) },
+  open,
+);
 
-export const RefreshTokenBody = t.Object({ refresh_token: t.String({ examples: ["q3Xv…"] }) });
+export const RefreshTokenBody = t.Object({ refresh_token: t.String({ examples: ["q3Xv…"] }) }, open);
 
 export const TokenPairBody = t.Object({
   session_id: SessionId,

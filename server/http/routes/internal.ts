@@ -7,7 +7,7 @@ import { CreateSessionBody, ErrorBody, IntrospectionBody, RefreshTokenBody, Toke
 const security = [{ serviceKey: [] }];
 
 export const internalRoutes = (core: Core) =>
-  new Elysia({ name: "internal-routes" })
+  new Elysia({ name: "internal-routes", normalize: false })
     // derive runs before body validation: an unauthenticated caller learns nothing about its body.
     .derive(async ({ request }) => ({ serviceClient: await requireServiceClient(core, request.headers) }))
     .post(

@@ -9,7 +9,7 @@ export interface Probes {
 }
 
 export const publicRoutes = (core: Core, probes: Probes) =>
-  new Elysia({ name: "public-routes" })
+  new Elysia({ name: "public-routes", normalize: false })
     .get(
       "/.well-known/jwks.json",
       ({ set }) => {

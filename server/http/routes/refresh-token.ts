@@ -4,7 +4,7 @@ import type { Core } from "../../open-core";
 import { EmptyBody, ErrorBody, RefreshBody, RefreshTokenBody, TokenPairBody } from "../models";
 
 export const refreshTokenRoutes = (core: Core) =>
-  new Elysia({ name: "refresh-token-routes" })
+  new Elysia({ name: "refresh-token-routes", normalize: false })
     .post(
       "/session/refresh",
       async ({ body, set }) => {

@@ -7,7 +7,7 @@ import { ErrorBody, MySessionsBody, RevokedCountBody } from "../models";
 const security = [{ accessToken: [] }];
 
 export const userRoutes = (core: Core) =>
-  new Elysia({ name: "user-routes" })
+  new Elysia({ name: "user-routes", normalize: false })
     .derive(async ({ request }) => ({ caller: await requireUser(core, request.headers) }))
     .get(
       "/session/me",
