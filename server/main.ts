@@ -1,5 +1,6 @@
 /** Composition root of the server: the only place besides cli/main.ts that reads the environment. */
 import { loadConfig } from "./core/config";
+import { startEvents } from "./events";
 import { createApp } from "./http/app";
 import { createLogger } from "./logger";
 import { openCore } from "./open-core";
@@ -15,7 +16,9 @@ const logger = createLogger(config.logLevel);
 const core = await openCore(config, { generateServiceKey: true });
 core.keys.startReloading((err) => logger.warn({ err }, "signing key reload failed"));
 
-const app = createApp(core, { logger }).listen({ port: config.port, hostname: config.host });
+const events = startEvents(core, logger);
+
+const app = createApp(core, { logger, probes: { events: () => events.status() } }).listen({ port: config.port, hostname: config.host });
 logger.info(
   { port: app.server?.port, host: config.host, store: config.databaseUrl.split(":")[0], events: config.natsUrl ? "nats" : "outbox only" },
   "session-service ready",
@@ -26,8 +29,9 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, "shutting down");
-  // Stop accepting, let requests in flight finish, then close the store.
+  // Stop accepting, let requests in flight finish, relay what can be relayed, then close the store.
   await app.server?.stop(false);
+  await events.stop();
   await core.close();
   logger.info("stopped");
   process.exit(0);

@@ -14,6 +14,9 @@ export interface Config {
   host: string;
   databaseUrl: string;
   natsUrl: string | null;
+  /** Where `user.deleted` is consumed from (USER_EVENTS_STREAM / USER_DELETED_SUBJECT). */
+  userEventsStream: string;
+  userDeletedSubject: string;
   /** Raw SECRET_KEY text, or null: then it is generated into the data directory. */
   secretKey: string | null;
   /** name → secret from SERVICE_KEYS. */
@@ -74,6 +77,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   }
 
   const natsUrl = env.NATS_URL ? env.NATS_URL : null;
+  const userEventsStream = get("USER_EVENTS_STREAM", "USERS");
+  if (!/^[A-Za-z0-9_-]+$/.test(userEventsStream)) errors.push("USER_EVENTS_STREAM must be a JetStream stream name");
+  const userDeletedSubject = get("USER_DELETED_SUBJECT", "user.deleted");
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/.test(userDeletedSubject)) {
+    errors.push("USER_DELETED_SUBJECT must be a dotted NATS subject without wildcards, e.g. user.deleted");
+  }
 
   const secretKey = env.SECRET_KEY ? env.SECRET_KEY : null;
   if (secretKey !== null && decodeSecretKey(secretKey) === null) {
@@ -136,6 +145,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       host,
       databaseUrl,
       natsUrl,
+      userEventsStream,
+      userDeletedSubject,
       secretKey,
       serviceKeys,
       accessTokenTtlMs,

@@ -80,6 +80,14 @@ export interface SessionServiceDeps {
   newId: () => string;
 }
 
+/** Counts the events a factory builds, so callers can tell whether a store call wrote any. */
+function counted(factory: EventFactory, onEvent: () => void): EventFactory {
+  return {
+    created: (row) => (onEvent(), factory.created(row)),
+    revoked: (row) => (onEvent(), factory.revoked(row)),
+  };
+}
+
 export class SessionService {
   private readonly store: SessionStore;
   private readonly clock: Clock;
@@ -88,11 +96,21 @@ export class SessionService {
   private readonly settings: SessionSettings;
   private readonly newId: () => string;
   readonly events: EventFactory;
+  private eventsWritten = 0;
+  /** Called after a store call that wrote events has returned (committed): the relay wakes up. */
+  onEventsCommitted: () => void = () => {};
 
   constructor(deps: SessionServiceDeps) {
     ({ store: this.store, clock: this.clock, tokens: this.tokens, secrets: this.secrets } = deps);
     ({ settings: this.settings, newId: this.newId } = deps);
-    this.events = eventFactory(deps.newId);
+    this.events = counted(eventFactory(deps.newId), () => this.eventsWritten++);
+  }
+
+  private async committed<T>(work: Promise<T>): Promise<T> {
+    const before = this.eventsWritten;
+    const result = await work;
+    if (this.eventsWritten !== before) this.onEventsCommitted();
+    return result;
   }
 
   private hash(refreshToken: string): string {
@@ -126,7 +144,9 @@ export class SessionService {
       revokedAt: null,
       revokeReason: null,
     };
-    const created = await this.store.createSession({ row, maxSessionsPerUser: this.settings.maxSessionsPerUser }, this.events);
+    const created = await this.committed(
+      this.store.createSession({ row, maxSessionsPerUser: this.settings.maxSessionsPerUser }, this.events),
+    );
     if (!created) throw new ServiceError("user_deleted");
     return this.pair(created.row, refreshToken, now);
   }
@@ -138,19 +158,21 @@ export class SessionService {
     const presented = input.refreshToken;
     const nonce = newRotationNonce();
     const child = deriveChildToken(this.secrets.tokenDeriveKey, presented, nonce);
-    const result = await this.store.rotate(
-      {
-        presentedHash: this.hash(presented),
-        newHash: this.hash(child),
-        nonce,
-        now,
-        idleTimeoutMs: this.settings.sessionIdleTimeoutMs,
-        graceMs: this.settings.refreshReuseGraceMs,
-        accessExpiresAt: this.tokens.expiresAt(now),
-        userAgent,
-        ip,
-      },
-      this.events,
+    const result = await this.committed(
+      this.store.rotate(
+        {
+          presentedHash: this.hash(presented),
+          newHash: this.hash(child),
+          nonce,
+          now,
+          idleTimeoutMs: this.settings.sessionIdleTimeoutMs,
+          graceMs: this.settings.refreshReuseGraceMs,
+          accessExpiresAt: this.tokens.expiresAt(now),
+          userAgent,
+          ip,
+        },
+        this.events,
+      ),
     );
     if (result.kind === "rotated") return this.pair(result.row, child, now);
     if (result.kind === "grace_replay") {
@@ -177,7 +199,10 @@ export class SessionService {
 
   /** Logout with the refresh token; answers the same whether or not the token was known. */
   async revokeByRefreshToken(refreshToken: string): Promise<void> {
-    await this.store.revokeByTokenHash(this.hash(refreshToken), this.clock.now(), this.settings.refreshReuseGraceMs, this.events);
+    const hash = this.hash(refreshToken);
+    await this.committed(
+      this.store.revokeByTokenHash(hash, this.clock.now(), this.settings.refreshReuseGraceMs, this.events),
+    );
   }
 
   /** The caller behind an access token whose session is still active, or invalid_token. */
@@ -192,14 +217,16 @@ export class SessionService {
   /** Logs out one of the caller's sessions. Unknown and foreign ids are the same not_found. */
   async revokeOwn(caller: Caller, sessionId: string): Promise<void> {
     if (!isSessionId(sessionId)) throw new ServiceError("not_found");
-    const result = await this.store.revokeSession(sessionId, caller.userId, "logout", this.clock.now(), this.events);
+    const result = await this.committed(
+      this.store.revokeSession(sessionId, caller.userId, "logout", this.clock.now(), this.events),
+    );
     if (!result) throw new ServiceError("not_found");
   }
 
   async revokeAllOwn(caller: Caller, keepCurrent: boolean): Promise<number> {
     const reason: RevokeReason = keepCurrent ? "logout_others" : "logout_all";
     const keep = keepCurrent ? caller.sessionId : undefined;
-    return this.store.revokeUserSessions(caller.userId, reason, this.clock.now(), this.events, keep);
+    return this.committed(this.store.revokeUserSessions(caller.userId, reason, this.clock.now(), this.events, keep));
   }
 
   async listOwn(caller: Caller): Promise<Array<SessionView & { current: boolean }>> {
@@ -210,19 +237,19 @@ export class SessionService {
   /** Operator revocation (reason admin). Returns whether it changed anything; not_found when unknown. */
   async revokeByAdmin(sessionId: string): Promise<boolean> {
     const result = isSessionId(sessionId)
-      ? await this.store.revokeSession(sessionId, null, "admin", this.clock.now(), this.events)
+      ? await this.committed(this.store.revokeSession(sessionId, null, "admin", this.clock.now(), this.events))
       : null;
     if (!result) throw new ServiceError("not_found");
     return result.changed;
   }
 
   async revokeUserByAdmin(userId: string): Promise<number> {
-    return this.store.revokeUserSessions(userId, "admin", this.clock.now(), this.events);
+    return this.committed(this.store.revokeUserSessions(userId, "admin", this.clock.now(), this.events));
   }
 
   /** `user.deleted`: revoke everything and refuse new sessions. Idempotent. */
   async deleteUser(userId: string): Promise<number> {
-    return this.store.deleteUser(userId, this.clock.now(), this.events);
+    return this.committed(this.store.deleteUser(userId, this.clock.now(), this.events));
   }
 
   private async pair(row: SessionRow, refreshToken: string, now: number): Promise<TokenPair> {

@@ -1,0 +1,41 @@
+/** Wires the event side of the server: one NATS link, the outbox relay and the user.deleted consumer. */
+import type { Core } from "../open-core";
+import type { Logger } from "../logger";
+import { NatsLink, type LinkStatus } from "./nats-link";
+import { OutboxRelay } from "./relay";
+import { UserDeletedConsumer } from "./user-deleted-consumer";
+
+export interface Events {
+  status(): LinkStatus;
+  relay: OutboxRelay | null;
+  consumer: UserDeletedConsumer | null;
+  /** Relays what it can within `graceMs`, then closes the link. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function startEvents(core: Core, logger: Logger): Events {
+  const { natsUrl, userEventsStream, userDeletedSubject } = core.config;
+  if (!natsUrl) {
+    return { status: () => "disabled", relay: null, consumer: null, stop: async () => {} };
+  }
+  const link = new NatsLink(natsUrl, logger);
+  const relay = new OutboxRelay(core.store, link, logger);
+  const consumer = new UserDeletedConsumer(core.sessions, link, logger, {
+    stream: userEventsStream,
+    subject: userDeletedSubject,
+    durable: "session-service",
+  });
+  core.sessions.onEventsCommitted = () => relay.wake();
+  relay.start();
+  consumer.start();
+  return {
+    status: () => link.status(),
+    relay,
+    consumer,
+    stop: async (graceMs = 2_000) => {
+      await consumer.stop();
+      await relay.stop(graceMs);
+      await link.close();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The service's one NATS connection. It connects in the background and reconnects forever, so
+ * NATS being away never blocks start-up or a request; the relay and the consumer wait for it.
+ */
+import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
+import type { Logger } from "../logger";
+
+export type LinkStatus = "disabled" | "connecting" | "connected" | "disconnected";
+
+export class NatsLink {
+  private connection: NatsConnection | null = null;
+  private state: LinkStatus = "connecting";
+  private closed = false;
+  private readonly ready: Promise<NatsConnection | null>;
+
+  constructor(
+    readonly url: string,
+    private readonly logger: Logger,
+  ) {
+    this.ready = this.open();
+  }
+
+  private async open(): Promise<NatsConnection | null> {
+    try {
+      const nc = await connect({
+        servers: this.url,
+        name: "session-service",
+        waitOnFirstConnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        pingInterval: 5_000,
+        maxPingOut: 2,
+      });
+      if (this.closed) {
+        await nc.close();
+        return null;
+      }
+      this.connection = nc;
+      this.state = "connected";
+      this.logger.info("connected to NATS");
+      void this.watch(nc);
+      return nc;
+    } catch (err) {
+      if (!this.closed) this.logger.error({ err }, "NATS connection failed");
+      return null;
+    }
+  }
+
+  private async watch(nc: NatsConnection) {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        this.state = "disconnected";
+        this.logger.warn("NATS disconnected; events wait in the outbox");
+      } else if (status.type === "reconnect") {
+        this.state = "connected";
+        this.logger.info("NATS reconnected");
+      }
+    }
+  }
+
+  status(): LinkStatus {
+    return this.state;
+  }
+
+  /** The connection once it exists (null after close). */
+  async connected(): Promise<NatsConnection | null> {
+    return this.ready;
+  }
+
+  async jetstream(): Promise<{ js: JetStreamClient; jsm: JetStreamManager } | null> {
+    const nc = await this.ready;
+    if (!nc || nc.isClosed()) return null;
+    return { js: nc.jetstream(), jsm: await nc.jetstreamManager() };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const nc = this.connection;
+    this.connection = null;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Outbox → JetStream. Rows are published in commit order, pipelined in batches, each with
+ * Nats-Msg-Id = event id so JetStream drops the duplicates a retry or a crash can cause; a row is
+ * marked sent only after its PubAck (a duplicate ack counts). One instance at a time relays (a
+ * store lease), and a batch never holds two events of one session, so `created` is acknowledged
+ * before `revoked` is sent.
+ */
+import { randomUUID } from "node:crypto";
+import type { JetStreamClient } from "nats";
+import type { OutboxRow, SessionStore } from "../core/ports";
+import type { Logger } from "../logger";
+import type { NatsLink } from "./nats-link";
+import { ensureStream, SESSIONS_STREAM } from "./streams";
+
+export interface RelayOptions {
+  batchSize?: number;
+  /** How often an idle relay looks for rows written by other processes (sessionctl, other instances). */
+  pollMs?: number;
+  publishTimeoutMs?: number;
+}
+
+const LEASE = "outbox-relay";
+const LEASE_TTL_MS = 15_000;
+const MAX_BACKOFF_MS = 5_000;
+
+/** The longest prefix of `rows` that holds at most one event per session. */
+export function batchOnePerSession(rows: OutboxRow[]): Array<{ row: OutboxRow; sessionId: string }> {
+  const seen = new Set<string>();
+  const batch: Array<{ row: OutboxRow; sessionId: string }> = [];
+  for (const row of rows) {
+    const sessionId = (JSON.parse(row.payload) as { subject: string }).subject;
+    if (seen.has(sessionId)) break;
+    seen.add(sessionId);
+    batch.push({ row, sessionId });
+  }
+  return batch;
+}
+
+export class OutboxRelay {
+  private readonly owner = randomUUID();
+  private readonly batchSize: number;
+  private readonly pollMs: number;
+  private readonly publishTimeoutMs: number;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private pendingWake = false;
+  private streamReady = false;
+  private publishFailures = 0;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly link: NatsLink,
+    private readonly logger: Logger,
+    options: RelayOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 512;
+    this.pollMs = options.pollMs ?? 500;
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
+  }
+
+  get failures(): number {
+    return this.publishFailures;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Called after a commit that wrote events: relay now instead of at the next poll. */
+  wake(): void {
+    this.pendingWake = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops the loop after relaying what it can within `graceMs`. */
+  async stop(graceMs = 2_000): Promise<void> {
+    if (!this.running) return;
+    const deadline = Date.now() + graceMs;
+    while (
+      Date.now() < deadline &&
+      this.link.status() === "connected" &&
+      (await this.store.pendingEvents(1)).length > 0
+    ) {
+      this.wake();
+      await Bun.sleep(20);
+    }
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await this.store.releaseLease(LEASE, this.owner).catch(() => {});
+  }
+
+  private async idle(ms: number): Promise<void> {
+    if (this.pendingWake) {
+      this.pendingWake = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeUp = null;
+    this.pendingWake = false;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (this.running) {
+      try {
+        const moved = await this.pass();
+        backoff = 100;
+        if (moved === 0) await this.idle(this.pollMs);
+      } catch (err) {
+        this.publishFailures++;
+        this.streamReady = false;
+        this.logger.warn({ err: { message: (err as Error).message } }, "outbox relay pass failed; retrying");
+        await this.idle(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+  }
+
+  /** One batch. Returns how many rows were marked sent (0: nothing to do or not our turn). */
+  private async pass(): Promise<number> {
+    if (this.link.status() !== "connected") return 0;
+    if (!(await this.store.acquireLease(LEASE, this.owner, LEASE_TTL_MS, Date.now()))) return 0;
+    const rows = await this.store.pendingEvents(this.batchSize);
+    if (rows.length === 0) return 0;
+    const jet = await this.link.jetstream();
+    if (!jet) return 0;
+    if (!this.streamReady) {
+      await ensureStream(jet.jsm, SESSIONS_STREAM.name, SESSIONS_STREAM.subjects);
+      this.streamReady = true;
+    }
+    return this.publish(
+      jet.js,
+      batchOnePerSession(rows).map((entry) => entry.row),
+    );
+  }
+
+  private async publish(js: JetStreamClient, rows: OutboxRow[]): Promise<number> {
+    const acks = await Promise.allSettled(
+      rows.map((row) =>
+        js.publish(row.subject, row.payload, {
+          msgID: row.id,
+          expect: { streamName: SESSIONS_STREAM.name },
+          timeout: this.publishTimeoutMs,
+        }),
+      ),
+    );
+    // A batch holds one event per session, so marking every acknowledged row keeps per-session order:
+    // a failed row is retried before the next event of its session is ever taken.
+    const sent = rows.filter((_, i) => acks[i].status === "fulfilled").map((row) => row.id);
+    await this.store.markEventsSent(sent, Date.now());
+    if (sent.length < rows.length) {
+      const failure = acks.find((ack) => ack.status === "rejected") as PromiseRejectedResult;
+      throw failure.reason;
+    }
+    return sent.length;
+  }
+}
