@@ -2,12 +2,16 @@
 import { loadConfig } from "./core/config";
 import { startEvents } from "./events";
 import { createApp } from "./http/app";
+import { serve } from "./http/serve";
 import { createLogger } from "./logger";
+import { Metrics } from "./metrics";
 import { openCore } from "./open-core";
 
 const loaded = loadConfig(process.env);
 if (!loaded.ok) {
-  console.error(`session-service: cannot start, fix these settings:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}`);
+  console.error(
+    `session-service: cannot start, fix these settings:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}`,
+  );
   process.exit(1);
 }
 const config = loaded.config;
@@ -16,11 +20,19 @@ const logger = createLogger(config.logLevel);
 const core = await openCore(config, { generateServiceKey: true });
 core.keys.startReloading((err) => logger.warn({ err }, "signing key reload failed"));
 
-const events = startEvents(core, logger);
+const metrics = new Metrics();
+metrics.watchStore(core.store);
+const events = startEvents(core, logger, metrics);
 
-const app = createApp(core, { logger, probes: { events: () => events.status() } }).listen({ port: config.port, hostname: config.host });
+const app = createApp(core, { logger, metrics, probes: { events: () => events.status() } });
+const server = serve(app, metrics, { port: config.port, hostname: config.host });
 logger.info(
-  { port: app.server?.port, host: config.host, store: config.databaseUrl.split(":")[0], events: config.natsUrl ? "nats" : "outbox only" },
+  {
+    port: server.port,
+    host: config.host,
+    store: config.databaseUrl.split(":")[0],
+    events: config.natsUrl ? "nats" : "outbox only",
+  },
   "session-service ready",
 );
 
@@ -30,7 +42,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, "shutting down");
   // Stop accepting, let requests in flight finish, relay what can be relayed, then close the store.
-  await app.server?.stop(false);
+  await server.stop(false);
   await events.stop();
   await core.close();
   logger.info("stopped");

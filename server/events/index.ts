@@ -1,6 +1,7 @@
 /** Wires the event side of the server: one NATS link, the outbox relay and the user.deleted consumer. */
 import type { Core } from "../open-core";
 import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
 import { NatsLink, type LinkStatus } from "./nats-link";
 import { OutboxRelay } from "./relay";
 import { UserDeletedConsumer } from "./user-deleted-consumer";
@@ -13,18 +14,24 @@ export interface Events {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startEvents(core: Core, logger: Logger): Events {
+export function startEvents(core: Core, logger: Logger, metrics?: Metrics): Events {
   const { natsUrl, userEventsStream, userDeletedSubject } = core.config;
   if (!natsUrl) {
     return { status: () => "disabled", relay: null, consumer: null, stop: async () => {} };
   }
   const link = new NatsLink(natsUrl, logger);
-  const relay = new OutboxRelay(core.store, link, logger);
-  const consumer = new UserDeletedConsumer(core.sessions, link, logger, {
-    stream: userEventsStream,
-    subject: userDeletedSubject,
-    durable: "session-service",
-  });
+  const relay = new OutboxRelay(core.store, link, logger, {}, metrics);
+  const consumer = new UserDeletedConsumer(
+    core.sessions,
+    link,
+    logger,
+    {
+      stream: userEventsStream,
+      subject: userDeletedSubject,
+      durable: "session-service",
+    },
+    metrics,
+  );
   core.sessions.onEventsCommitted = () => relay.wake();
   relay.start();
   consumer.start();

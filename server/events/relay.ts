@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { JetStreamClient } from "nats";
 import type { OutboxRow, SessionStore } from "../core/ports";
 import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
 import type { NatsLink } from "./nats-link";
 import { ensureStream, SESSIONS_STREAM } from "./streams";
 
@@ -46,21 +47,17 @@ export class OutboxRelay {
   private wakeUp: (() => void) | null = null;
   private pendingWake = false;
   private streamReady = false;
-  private publishFailures = 0;
 
   constructor(
     private readonly store: SessionStore,
     private readonly link: NatsLink,
     private readonly logger: Logger,
     options: RelayOptions = {},
+    private readonly metrics?: Metrics,
   ) {
     this.batchSize = options.batchSize ?? 512;
     this.pollMs = options.pollMs ?? 500;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
-  }
-
-  get failures(): number {
-    return this.publishFailures;
   }
 
   start(): void {
@@ -117,7 +114,7 @@ export class OutboxRelay {
         backoff = 100;
         if (moved === 0) await this.idle(this.pollMs);
       } catch (err) {
-        this.publishFailures++;
+        this.metrics?.relayPublishFailures.inc();
         this.streamReady = false;
         this.logger.warn({ err: { message: (err as Error).message } }, "outbox relay pass failed; retrying");
         await this.idle(backoff);

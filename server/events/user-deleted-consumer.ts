@@ -8,6 +8,7 @@ import { AckPolicy, DeliverPolicy, nanos, type JsMsg } from "nats";
 import { isServiceError } from "../core/errors";
 import type { SessionService } from "../core/sessions";
 import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
 import type { NatsLink } from "./nats-link";
 import { ensureStream } from "./streams";
 import { userIdOf } from "./user-deleted-payload";
@@ -25,23 +26,17 @@ export const USER_DELETED_DEFAULTS: UserDeletedOptions = {
 };
 const NAK_DELAY_MS = 2_000;
 
-export interface ConsumerCounts {
-  handled: number;
-  terminated: number;
-  nakked: number;
-}
-
 export class UserDeletedConsumer {
   private running = false;
   private loop: Promise<void> | null = null;
   private stopCurrent: (() => void) | null = null;
-  readonly counts: ConsumerCounts = { handled: 0, terminated: 0, nakked: 0 };
 
   constructor(
     private readonly sessions: SessionService,
     private readonly link: NatsLink,
     private readonly logger: Logger,
     private readonly options: UserDeletedOptions = USER_DELETED_DEFAULTS,
+    private readonly metrics?: Metrics,
   ) {}
 
   start(): void {
@@ -109,7 +104,7 @@ export class UserDeletedConsumer {
   private async handle(message: JsMsg): Promise<void> {
     const userId = userIdOf(message.data);
     if (userId === null) {
-      this.counts.terminated++;
+      this.metrics?.userDeletedMessages.inc({ result: "terminated" });
       this.logger.warn(
         { subject: message.subject, seq: message.seq },
         "user.deleted payload not understood; terminated",
@@ -120,10 +115,10 @@ export class UserDeletedConsumer {
     try {
       const revoked = await this.sessions.deleteUser(userId);
       await message.ackAck();
-      this.counts.handled++;
+      this.metrics?.userDeletedMessages.inc({ result: "handled" });
       this.logger.info({ revoked }, "user deleted; sessions revoked");
     } catch (err) {
-      this.counts.nakked++;
+      this.metrics?.userDeletedMessages.inc({ result: "nak" });
       this.logger.warn(
         { err: isServiceError(err) ? { code: err.code } : { message: (err as Error).message } },
         "user.deleted not handled; nak",

@@ -6,6 +6,7 @@ import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import { ServiceError } from "../core/errors";
 import type { Logger } from "../logger";
+import { Metrics } from "../metrics";
 import type { Core } from "../open-core";
 import { AccessDenied } from "./auth";
 import { parseJsonBody } from "./body";
@@ -18,6 +19,7 @@ import { userRoutes } from "./routes/user";
 export interface AppOptions {
   logger: Logger;
   probes?: Probes;
+  metrics?: Metrics;
 }
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
@@ -28,8 +30,12 @@ function toResponse(error: unknown, code: string | number, logger: Logger): Resp
     return errorResponse("invalid_token", error.message, { "www-authenticate": challenge });
   }
   if (error instanceof ServiceError) return errorResponse(error.code, error.message);
+  // Elysia wraps whatever the parse hook throws (413, 415, 400 from parseJsonBody) in a ParseError.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (code === "PARSE" && cause instanceof ServiceError) return errorResponse(cause.code, cause.message);
   // Elysia's own validation message quotes the submitted value; never pass it on.
-  if (code === "VALIDATION") return errorResponse("invalid_request", "The request body or parameters have the wrong shape.");
+  if (code === "VALIDATION")
+    return errorResponse("invalid_request", "The request body or parameters have the wrong shape.");
   if (code === "PARSE") return errorResponse("invalid_request", "The body is not valid JSON.");
   if (code === "NOT_FOUND") return errorResponse("not_found", "No such endpoint.");
   logger.error({ err: error }, "unhandled error");
@@ -39,7 +45,9 @@ function toResponse(error: unknown, code: string | number, logger: Logger): Resp
 export function createApp(core: Core, options: AppOptions) {
   const probes = options.probes ?? { events: () => "disabled" };
   const errors = new Elysia({ name: "errors", normalize: false })
-    .onParse({ as: "global" }, async ({ request }) => (BODY_METHODS.has(request.method) ? parseJsonBody(request) : undefined))
+    .onParse({ as: "global" }, async ({ request }) =>
+      BODY_METHODS.has(request.method) ? parseJsonBody(request) : undefined,
+    )
     .onError({ as: "global" }, ({ error, code }) => toResponse(error, code, options.logger));
 
   // normalize off: Elysia would otherwise coerce a claims array into an object instead of refusing it.
@@ -65,13 +73,18 @@ export function createApp(core: Core, options: AppOptions) {
           components: {
             securitySchemes: {
               serviceKey: { type: "http", scheme: "bearer", description: "Service key of an internal caller" },
-              accessToken: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "User access token (at+jwt)" },
+              accessToken: {
+                type: "http",
+                scheme: "bearer",
+                bearerFormat: "JWT",
+                description: "User access token (at+jwt)",
+              },
             },
           },
         },
       }),
     )
-    .use(publicRoutes(core, probes))
+    .use(publicRoutes(core, probes, options.metrics ?? new Metrics()))
     .use(refreshTokenRoutes(core))
     .use(internalRoutes(core))
     .use(userRoutes(core));

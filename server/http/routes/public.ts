@@ -1,5 +1,6 @@
 /** Unauthenticated endpoints: the JWKS and the health probes. */
 import { Elysia } from "elysia";
+import type { Metrics } from "../../metrics";
 import type { Core } from "../../open-core";
 import { ChecksBody, JwksBody } from "../models";
 
@@ -8,7 +9,7 @@ export interface Probes {
   events(): string;
 }
 
-export const publicRoutes = (core: Core, probes: Probes) =>
+export const publicRoutes = (core: Core, probes: Probes, metrics: Metrics) =>
   new Elysia({ name: "public-routes", normalize: false })
     .get(
       "/.well-known/jwks.json",
@@ -19,10 +20,17 @@ export const publicRoutes = (core: Core, probes: Probes) =>
       { response: { 200: JwksBody }, detail: { summary: "Public signing keys", tags: ["public"] } },
     )
     .get(
-      "/healthz",
-      () => ({ checks: { store: "not_checked", events: probes.events() } }),
-      { response: { 200: ChecksBody }, detail: { summary: "Liveness: 200 while the process runs", tags: ["operations"] } },
+      "/metrics",
+      async ({ set }) => {
+        set.headers["content-type"] = metrics.registry.contentType;
+        return metrics.registry.metrics();
+      },
+      { detail: { summary: "Prometheus metrics", tags: ["operations"] } },
     )
+    .get("/healthz", () => ({ checks: { store: "not_checked", events: probes.events() } }), {
+      response: { 200: ChecksBody },
+      detail: { summary: "Liveness: 200 while the process runs", tags: ["operations"] },
+    })
     .get(
       "/readyz",
       async ({ set }) => {

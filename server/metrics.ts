@@ -1,0 +1,98 @@
+/**
+ * Prometheus metrics (prom-client). Label values are bounded: routes are patterns, never paths
+ * with ids; no user or session id is ever a label.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { SessionStore } from "./core/ports";
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: "http_requests_total",
+    help: "HTTP requests by route pattern, method and status",
+    labelNames: ["route", "method", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request latency by route pattern, method and status",
+    labelNames: ["route", "method", "status"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly storeUnavailable = new Counter({
+    name: "store_unavailable_total",
+    help: "Requests answered 503 because the store could not be used",
+    registers: [this.registry],
+  });
+
+  readonly relayPublishFailures = new Counter({
+    name: "outbox_relay_failures_total",
+    help: "Relay passes that failed to publish to JetStream (retried with backoff)",
+    registers: [this.registry],
+  });
+  readonly userDeletedMessages = new Counter({
+    name: "user_deleted_messages_total",
+    help: "user.deleted messages by result: handled, terminated (unreadable) or nak (retried)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  /** Store-derived gauges, read when Prometheus scrapes. */
+  watchStore(store: SessionStore): void {
+    // One store read per scrape serves all three gauges.
+    let cached = { at: 0, value: Promise.resolve(null as unknown) as ReturnType<SessionStore["stats"]> };
+    const stats = () => {
+      if (Date.now() - cached.at > 1_000) cached = { at: Date.now(), value: store.stats(Date.now()) };
+      return cached.value;
+    };
+    new Gauge({
+      name: "sessions_active",
+      help: "Active sessions",
+      registers: [this.registry],
+      async collect() {
+        this.set((await stats()).sessions.active);
+      },
+    });
+    new Gauge({
+      name: "outbox_pending_events",
+      help: "Events written but not yet relayed to NATS",
+      registers: [this.registry],
+      async collect() {
+        this.set((await stats()).events.pending);
+      },
+    });
+    new Gauge({
+      name: "outbox_oldest_pending_age_seconds",
+      help: "Age of the oldest event not yet relayed (0 when none)",
+      registers: [this.registry],
+      async collect() {
+        const oldest = (await stats()).events.oldestPendingCreatedAt;
+        this.set(oldest === null ? 0 : (Date.now() - oldest) / 1000);
+      },
+    });
+  }
+}
+
+const SESSION_ID_ROUTE = /^\/session\/[^/]+$/;
+const FIXED_ROUTES = new Set([
+  "/session",
+  "/session/refresh",
+  "/session/validate",
+  "/session/revoke",
+  "/session/all",
+  "/session/me",
+  "/.well-known/jwks.json",
+  "/healthz",
+  "/readyz",
+  "/metrics",
+  "/docs",
+  "/docs/json",
+]);
+
+/** The route pattern of a path, from a fixed set, so labels stay bounded whatever is requested. */
+export function routeOf(pathname: string): string {
+  if (FIXED_ROUTES.has(pathname)) return pathname;
+  if (SESSION_ID_ROUTE.test(pathname)) return "/session/:id";
+  return "other";
+}
