@@ -22,7 +22,11 @@ core.keys.startReloading((err) => logger.warn({ err }, "signing key reload faile
 
 const metrics = new Metrics();
 metrics.watchStore(core.store);
-const events = startEvents(core, logger, metrics);
+// Crash tests only: die between JetStream's acks and marking the outbox rows sent.
+const crashAfterPublish = process.env.RELAY_CRASH_AFTER_PUBLISH === "1";
+const events = startEvents(core, logger, metrics, {
+  afterPublish: crashAfterPublish ? () => process.kill(process.pid, "SIGKILL") : undefined,
+});
 
 const app = createApp(core, { logger, metrics, probes: { events: () => events.status() } });
 const server = serve(app, metrics, { port: config.port, hostname: config.host });

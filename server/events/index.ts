@@ -3,7 +3,7 @@ import type { Core } from "../open-core";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { NatsLink, type LinkStatus } from "./nats-link";
-import { OutboxRelay } from "./relay";
+import { OutboxRelay, type RelayOptions } from "./relay";
 import { UserDeletedConsumer } from "./user-deleted-consumer";
 
 export interface Events {
@@ -14,13 +14,13 @@ export interface Events {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startEvents(core: Core, logger: Logger, metrics?: Metrics): Events {
+export function startEvents(core: Core, logger: Logger, metrics?: Metrics, relayOptions: RelayOptions = {}): Events {
   const { natsUrl, userEventsStream, userDeletedSubject } = core.config;
   if (!natsUrl) {
     return { status: () => "disabled", relay: null, consumer: null, stop: async () => {} };
   }
   const link = new NatsLink(natsUrl, logger);
-  const relay = new OutboxRelay(core.store, link, logger, {}, metrics);
+  const relay = new OutboxRelay(core.store, link, logger, relayOptions, metrics);
   const consumer = new UserDeletedConsumer(
     core.sessions,
     link,

@@ -18,6 +18,8 @@ export interface RelayOptions {
   /** How often an idle relay looks for rows written by other processes (sessionctl, other instances). */
   pollMs?: number;
   publishTimeoutMs?: number;
+  /** Fault injection for crash tests: runs after a batch's PubAcks, before the rows are marked sent. */
+  afterPublish?: () => void;
 }
 
 const LEASE = "outbox-relay";
@@ -52,7 +54,7 @@ export class OutboxRelay {
     private readonly store: SessionStore,
     private readonly link: NatsLink,
     private readonly logger: Logger,
-    options: RelayOptions = {},
+    private readonly options: RelayOptions = {},
     private readonly metrics?: Metrics,
   ) {
     this.batchSize = options.batchSize ?? 512;
@@ -153,6 +155,7 @@ export class OutboxRelay {
     );
     // A batch holds one event per session, so marking every acknowledged row keeps per-session order:
     // a failed row is retried before the next event of its session is ever taken.
+    this.options.afterPublish?.();
     const sent = rows.filter((_, i) => acks[i].status === "fulfilled").map((row) => row.id);
     await this.store.markEventsSent(sent, Date.now());
     if (sent.length < rows.length) {
