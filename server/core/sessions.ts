@@ -106,9 +106,10 @@ export class SessionService {
     this.events = counted(eventFactory(deps.newId), () => this.eventsWritten++);
   }
 
-  private async committed<T>(work: Promise<T>): Promise<T> {
+  /** Runs a store call; a thunk, because a synchronous store writes its events before a promise exists. */
+  private async committed<T>(work: () => Promise<T>): Promise<T> {
     const before = this.eventsWritten;
-    const result = await work;
+    const result = await work();
     if (this.eventsWritten !== before) this.onEventsCommitted();
     return result;
   }
@@ -144,7 +145,7 @@ export class SessionService {
       revokedAt: null,
       revokeReason: null,
     };
-    const created = await this.committed(
+    const created = await this.committed(() =>
       this.store.createSession({ row, maxSessionsPerUser: this.settings.maxSessionsPerUser }, this.events),
     );
     if (!created) throw new ServiceError("user_deleted");
@@ -158,7 +159,7 @@ export class SessionService {
     const presented = input.refreshToken;
     const nonce = newRotationNonce();
     const child = deriveChildToken(this.secrets.tokenDeriveKey, presented, nonce);
-    const result = await this.committed(
+    const result = await this.committed(() =>
       this.store.rotate(
         {
           presentedHash: this.hash(presented),
@@ -200,7 +201,7 @@ export class SessionService {
   /** Logout with the refresh token; answers the same whether or not the token was known. */
   async revokeByRefreshToken(refreshToken: string): Promise<void> {
     const hash = this.hash(refreshToken);
-    await this.committed(
+    await this.committed(() =>
       this.store.revokeByTokenHash(hash, this.clock.now(), this.settings.refreshReuseGraceMs, this.events),
     );
   }
@@ -217,7 +218,7 @@ export class SessionService {
   /** Logs out one of the caller's sessions. Unknown and foreign ids are the same not_found. */
   async revokeOwn(caller: Caller, sessionId: string): Promise<void> {
     if (!isSessionId(sessionId)) throw new ServiceError("not_found");
-    const result = await this.committed(
+    const result = await this.committed(() =>
       this.store.revokeSession(sessionId, caller.userId, "logout", this.clock.now(), this.events),
     );
     if (!result) throw new ServiceError("not_found");
@@ -226,7 +227,9 @@ export class SessionService {
   async revokeAllOwn(caller: Caller, keepCurrent: boolean): Promise<number> {
     const reason: RevokeReason = keepCurrent ? "logout_others" : "logout_all";
     const keep = keepCurrent ? caller.sessionId : undefined;
-    return this.committed(this.store.revokeUserSessions(caller.userId, reason, this.clock.now(), this.events, keep));
+    return this.committed(() =>
+      this.store.revokeUserSessions(caller.userId, reason, this.clock.now(), this.events, keep),
+    );
   }
 
   async listOwn(caller: Caller): Promise<Array<SessionView & { current: boolean }>> {
@@ -237,19 +240,19 @@ export class SessionService {
   /** Operator revocation (reason admin). Returns whether it changed anything; not_found when unknown. */
   async revokeByAdmin(sessionId: string): Promise<boolean> {
     const result = isSessionId(sessionId)
-      ? await this.committed(this.store.revokeSession(sessionId, null, "admin", this.clock.now(), this.events))
+      ? await this.committed(() => this.store.revokeSession(sessionId, null, "admin", this.clock.now(), this.events))
       : null;
     if (!result) throw new ServiceError("not_found");
     return result.changed;
   }
 
   async revokeUserByAdmin(userId: string): Promise<number> {
-    return this.committed(this.store.revokeUserSessions(userId, "admin", this.clock.now(), this.events));
+    return this.committed(() => this.store.revokeUserSessions(userId, "admin", this.clock.now(), this.events));
   }
 
   /** `user.deleted`: revoke everything and refuse new sessions. Idempotent. */
   async deleteUser(userId: string): Promise<number> {
-    return this.committed(this.store.deleteUser(userId, this.clock.now(), this.events));
+    return this.committed(() => this.store.deleteUser(userId, this.clock.now(), this.events));
   }
 
   private async pair(row: SessionRow, refreshToken: string, now: number): Promise<TokenPair> {

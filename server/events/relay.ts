@@ -49,6 +49,8 @@ export class OutboxRelay {
   private wakeUp: (() => void) | null = null;
   private pendingWake = false;
   private streamReady = false;
+  /** Until when we hold the relay lease; renewed at half-life rather than every pass (one write less per batch). */
+  private leaseUntil = 0;
 
   constructor(
     private readonly store: SessionStore,
@@ -57,7 +59,7 @@ export class OutboxRelay {
     private readonly options: RelayOptions = {},
     private readonly metrics?: Metrics,
   ) {
-    this.batchSize = options.batchSize ?? 512;
+    this.batchSize = options.batchSize ?? 2048;
     this.pollMs = options.pollMs ?? 500;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
   }
@@ -118,6 +120,7 @@ export class OutboxRelay {
       } catch (err) {
         this.metrics?.relayPublishFailures.inc();
         this.streamReady = false;
+        this.leaseUntil = 0;
         this.logger.warn({ err: { message: (err as Error).message } }, "outbox relay pass failed; retrying");
         await this.idle(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
@@ -128,7 +131,7 @@ export class OutboxRelay {
   /** One batch. Returns how many rows were marked sent (0: nothing to do or not our turn). */
   private async pass(): Promise<number> {
     if (this.link.status() !== "connected") return 0;
-    if (!(await this.store.acquireLease(LEASE, this.owner, LEASE_TTL_MS, Date.now()))) return 0;
+    if (!(await this.holdLease())) return 0;
     const rows = await this.store.pendingEvents(this.batchSize);
     if (rows.length === 0) return 0;
     const jet = await this.link.jetstream();
@@ -141,6 +144,14 @@ export class OutboxRelay {
       jet.js,
       batchOnePerSession(rows).map((entry) => entry.row),
     );
+  }
+
+  private async holdLease(): Promise<boolean> {
+    const now = Date.now();
+    if (this.leaseUntil - now > LEASE_TTL_MS / 2) return true;
+    const held = await this.store.acquireLease(LEASE, this.owner, LEASE_TTL_MS, now);
+    this.leaseUntil = held ? now + LEASE_TTL_MS : 0;
+    return held;
   }
 
   private async publish(js: JetStreamClient, rows: OutboxRow[]): Promise<number> {
