@@ -57,6 +57,8 @@ export function createApp(core: Core, options: AppOptions) {
       swagger({
         path: "/docs",
         exclude: ["/docs", "/docs/json"],
+        // By default the plugin drops every path with a dot as a "static file", the JWKS included.
+        excludeStaticFile: false,
         documentation: {
           info: {
             title: "Session Service",

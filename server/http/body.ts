@@ -30,15 +30,44 @@ async function readCapped(request: Request): Promise<Uint8Array> {
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * No request of this API nests anywhere near this deep. Elysia (outside NODE_ENV=production)
+ * pretty-prints a refused body into its validation message, which costs O(depth²): a 16 KiB body of
+ * `[[[[…` would block the event loop for about a second.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/** Deepest nesting of arrays and objects in JSON text, counting only brackets outside strings. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
 export async function parseJsonBody(request: Request): Promise<unknown> {
   // Size first: an oversized body is refused whatever it claims to be.
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw new ServiceError("payload_too_large");
   checkContentType(request.headers.get("content-type"));
   const bytes = await readCapped(request);
+  let text: string;
+  let value: unknown;
   try {
-    return JSON.parse(decoder.decode(bytes));
+    text = decoder.decode(bytes);
+    value = JSON.parse(text);
   } catch {
     throw new ServiceError("invalid_request", "The body is not valid JSON.");
   }
+  if (nestingDepth(text) > MAX_JSON_DEPTH) throw new ServiceError("invalid_request", "The body is nested too deeply.");
+  return value;
 }

@@ -27,7 +27,8 @@ export const userRoutes = (core: Core) =>
         return { revoked: await core.sessions.revokeAllOwn(caller, query.keep_current === "true") };
       },
       {
-        query: t.Object({ keep_current: t.Optional(t.String({ examples: ["true"] })) }),
+        // Other query parameters are ignored (CONTRACT §3: only the caller's own sessions, whatever the query says).
+        query: t.Object({ keep_current: t.Optional(t.String({ examples: ["true"] })) }, { additionalProperties: true }),
         response: { 200: RevokedCountBody, 401: ErrorBody, 503: ErrorBody },
         detail: {
           summary: "Log out everywhere",
@@ -46,7 +47,8 @@ export const userRoutes = (core: Core) =>
         return null;
       },
       {
-        params: t.Object({ id: t.String({ format: "uuid" as never }) }),
+        // No uuid format here: CONTRACT §1 wants a non-UUID id to be 404 not_found (revokeOwn checks it), not a 400.
+        params: t.Object({ id: t.String({ description: "The session id (a UUID)" }) }),
         response: { 204: t.Null(), 401: ErrorBody, 404: ErrorBody, 503: ErrorBody },
         detail: {
           summary: "Log out one device",

@@ -1,0 +1,235 @@
+/**
+ * User endpoints and their access tokens: Authorization header handling, WWW-Authenticate, and
+ * forged tokens crafted with jose. A refused token never changes the store.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { base64url, decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from "jose";
+import { openTestApp, bearer, serviceAuth, SERVICE_KEY } from "../support/core";
+import { expectError, openSession, snapshot, type TestApp, json } from "../support/http";
+import type { TokenPair } from "../../server/core/sessions";
+
+let t: TestApp;
+let alice: TokenPair;
+let bob: TokenPair;
+let jwk: JWK & { kid: string };
+let before: string;
+
+beforeAll(async () => {
+  t = await openTestApp();
+  alice = await openSession(t, { user_id: "alice" });
+  bob = await openSession(t, { user_id: "bob" });
+  const res = await t.call("GET", "/.well-known/jwks.json");
+  jwk = (await json(res)).keys[0];
+});
+afterAll(() => t.close());
+beforeEach(async () => {
+  before = await snapshot(t.core);
+});
+
+/** The targets: reading and the two destructive calls, which must not have acted. */
+const TARGETS: Array<[string, () => string]> = [
+  ["GET", () => "/session/me"],
+  ["DELETE", () => "/session/all"],
+  ["DELETE", () => `/session/${alice.session_id}`],
+];
+
+async function refused(headers: Record<string, string>, challenge: string, only?: [string, string], submitted: string[] = []) {
+  for (const [method, target] of only ? [[only[0], () => only[1]] as const] : TARGETS) {
+    const res = await t.call(method, target(), { headers });
+    await expectError(res, 401, "invalid_token", submitted);
+    expect(res.headers.get("www-authenticate")).toBe(challenge);
+  }
+  expect(await snapshot(t.core)).toBe(before);
+}
+const INVALID = 'Bearer error="invalid_token"';
+
+const claimsFor = (pair: TokenPair, extra: JWTPayload = {}): JWTPayload => {
+  const now = Math.floor(t.clock.now() / 1000);
+  return { iss: "session-service", aud: "api", sub: pair.user_id, sid: pair.session_id, iat: now, exp: now + 900, jti: crypto.randomUUID(), ...extra };
+};
+/** Signed with the service's real private key, so only the named difference can make it fail. */
+async function signReal(payload: JWTPayload, header: Record<string, unknown> = {}) {
+  const { kid, alg, key } = await t.core.keys.signingKey();
+  return new SignJWT(payload).setProtectedHeader({ alg, kid, typ: "at+jwt", ...header } as never).sign(key);
+}
+
+describe("the positive controls", () => {
+  test("a real token is accepted on every user endpoint", async () => {
+    const res = await t.call("GET", "/session/me", { headers: bearer(alice.access_token) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+  test("a token crafted with the real key and correct claims is accepted (so the forgeries below test one thing each)", async () => {
+    const res = await t.call("GET", "/session/me", { headers: bearer(await signReal(claimsFor(alice))) });
+    expect(res.status).toBe(200);
+  });
+  test("the scheme name is case-insensitive", async () => {
+    const res = await t.call("GET", "/session/me", { headers: { authorization: `bearer ${alice.access_token}` } });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe("missing, garbled and other-scheme Authorization", () => {
+  test("no header: 401 invalid_token with plain Bearer", () => refused({}, "Bearer"));
+  test("Basic: plain Bearer", () => refused({ authorization: "Basic YWxpY2U6c2VjcmV0" }, "Bearer"));
+  test("another scheme carrying the real token: plain Bearer", () => refused({ authorization: `Token ${alice.access_token}` }, "Bearer", undefined, [alice.access_token]));
+  test("the token without a scheme: plain Bearer", () => refused({ authorization: alice.access_token }, "Bearer", undefined, [alice.access_token]));
+  test("Bearer with garbage", () => refused({ authorization: "Bearer not-a-jwt-GARBAGE" }, INVALID, undefined, ["not-a-jwt-GARBAGE"]));
+  test("Bearer with two tokens", () => refused({ authorization: `Bearer ${alice.access_token} ${alice.access_token}` }, INVALID, undefined, [alice.access_token]));
+  test("Bearer with three empty segments", () => refused({ authorization: "Bearer .." }, INVALID));
+  test("Bearer with a service key", () => refused({ authorization: `Bearer ${SERVICE_KEY}` }, INVALID, undefined, [SERVICE_KEY]));
+  test("Bearer with a refresh token", () => refused(bearer(alice.refresh_token), INVALID, undefined, [alice.refresh_token]));
+  test("Bearer without a credential: 401 invalid_token", async () => {
+    const res = await t.call("GET", "/session/me", { headers: { authorization: "Bearer" } });
+    await expectError(res, 401, "invalid_token");
+    expect(res.headers.get("www-authenticate")).toStartWith("Bearer");
+  });
+});
+
+describe("tokens are never read from the URL", () => {
+  test.each(["access_token", "token", "authorization", "bearer"])("?%s=<real token> is 401 with plain Bearer", async (name) => {
+    await refused({}, "Bearer", ["GET", `/session/me?${name}=${alice.access_token}`], [alice.access_token]);
+    await refused({}, "Bearer", ["DELETE", `/session/all?${name}=${alice.access_token}`], [alice.access_token]);
+    await refused({}, "Bearer", ["DELETE", `/session/${alice.session_id}?${name}=${alice.access_token}`], [alice.access_token]);
+  });
+});
+
+describe("forged access tokens: 401 invalid_token, Bearer error=\"invalid_token\"", () => {
+  test("alg none", async () => {
+    const header = base64url.encode(JSON.stringify({ alg: "none", typ: "at+jwt", kid: jwk.kid }));
+    const payload = base64url.encode(JSON.stringify(claimsFor(alice)));
+    await refused(bearer(`${header}.${payload}.`), INVALID);
+  });
+
+  test("HS256 signed with the public key bytes (and with the JWK text)", async () => {
+    for (const secret of [base64url.decode(jwk.x!), new TextEncoder().encode(JSON.stringify(jwk))]) {
+      const token = await new SignJWT(claimsFor(alice)).setProtectedHeader({ alg: "HS256", kid: jwk.kid, typ: "at+jwt" }).sign(secret);
+      await refused(bearer(token), INVALID);
+    }
+  });
+
+  test("tampered payload with the original signature", async () => {
+    const [h, , s] = alice.access_token.split(".");
+    const original = decodeJwt(alice.access_token);
+    for (const change of [{ sub: "bob", sid: bob.session_id }, { exp: (original.exp as number) + 86_400 }, { role: "admin" }]) {
+      const p = base64url.encode(JSON.stringify({ ...original, ...change }));
+      await refused(bearer(`${h}.${p}.${s}`), INVALID);
+    }
+  });
+
+  test("flipped signature bit", async () => {
+    const [h, p, s] = alice.access_token.split(".");
+    const sig = base64url.decode(s);
+    sig[0] ^= 1;
+    await refused(bearer(`${h}.${p}.${base64url.encode(sig)}`), INVALID);
+  });
+
+  test("signed by another Ed25519 key: unknown kid, the real kid, and no kid", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("EdDSA", { extractable: true });
+    const otherJwk = await exportJWK(publicKey);
+    for (const kid of ["unknown-kid", jwk.kid, undefined]) {
+      const token = await new SignJWT(claimsFor(alice)).setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", ...(kid ? { kid } : {}) }).sign(privateKey);
+      await refused(bearer(token), INVALID);
+    }
+    // The attacker's public key embedded in the header (jwk) must not be trusted either.
+    const token = await new SignJWT(claimsFor(alice)).setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", jwk: otherJwk }).sign(privateKey);
+    await refused(bearer(token), INVALID);
+  });
+
+  test("the real key with an unknown kid", async () => refused(bearer(await signReal(claimsFor(alice), { kid: "nope" })), INVALID));
+
+  test.each([
+    ["wrong iss", { iss: "evil" }],
+    ["wrong aud", { aud: "other-api" }],
+    ["aud list without ours", { aud: ["other", "more"] }],
+    ["missing sid", { sid: undefined }],
+    ["missing jti", { jti: undefined }],
+    ["missing exp", { exp: undefined }],
+    ["sid of a session that does not exist", { sid: "019ad1c2-7a3e-7c41-9b7e-3f1f5f0d2c11" }],
+    ["sid that is not a UUID", { sid: "all" }],
+    ["sub of another user than the session's", { sub: "bob" }],
+    ["sid of another user's session", { sid: "BOB" }],
+    ["exp in the past beyond the leeway", { exp: "PAST" }],
+  ])("real key, %s", async (_, change) => {
+    const extra: Record<string, unknown> = { ...change };
+    if (extra.sid === "BOB") extra.sid = bob.session_id;
+    if (extra.exp === "PAST") extra.exp = Math.floor(t.clock.now() / 1000) - 6;
+    const payload = claimsFor(alice, extra as JWTPayload);
+    for (const key of Object.keys(payload)) if (payload[key] === undefined) delete payload[key];
+    await refused(bearer(await signReal(payload)), INVALID);
+  });
+
+  test.each([["JWT"], ["jwt"], ["at+JWT-nope"], [undefined]])("real key, typ %s", async (typ) => {
+    await refused(bearer(await signReal(claimsFor(alice), { typ })), INVALID);
+  });
+
+  test("real key, alg header ES256 on the Ed25519 key", async () => {
+    const { kid, key } = await t.core.keys.signingKey();
+    const header = base64url.encode(JSON.stringify({ alg: "ES256", kid, typ: "at+jwt" }));
+    const payload = base64url.encode(JSON.stringify(claimsFor(alice)));
+    const data = new TextEncoder().encode(`${header}.${payload}`);
+    const sig = new Uint8Array(await crypto.subtle.sign("Ed25519", key as CryptoKey, data));
+    await refused(bearer(`${header}.${payload}.${base64url.encode(sig)}`), INVALID);
+  });
+
+  test("the public key from the JWKS imports and verifies real tokens (sanity of the HS256 case)", async () => {
+    const key = await importJWK(jwk, "EdDSA");
+    const { jwtVerify } = await import("jose");
+    await jwtVerify(alice.access_token, key, { typ: "at+jwt", currentDate: new Date(t.clock.now()) });
+  });
+});
+
+describe("expiry and ended sessions", () => {
+  test("exp is enforced with at most 5 s of leeway", async () => {
+    const local = await openTestApp({ ACCESS_TOKEN_TTL: "1m" });
+    try {
+      const pair = await openSession(local, { user_id: "carol" });
+      local.clock.advance(60_000 + 4_000);
+      expect((await local.call("GET", "/session/me", { headers: bearer(pair.access_token) })).status).toBe(200);
+      local.clock.advance(2_000); // exp + 6 s
+      const before = await snapshot(local.core);
+      for (const [method, path] of [["GET", "/session/me"], ["DELETE", "/session/all"], ["DELETE", `/session/${pair.session_id}`]]) {
+        const res = await local.call(method, path, { headers: bearer(pair.access_token) });
+        await expectError(res, 401, "invalid_token", [pair.access_token]);
+        expect(res.headers.get("www-authenticate")).toBe(INVALID);
+      }
+      expect(await snapshot(local.core)).toBe(before);
+    } finally {
+      await local.close();
+    }
+  });
+
+  test("a token whose session was revoked is refused at once", async () => {
+    const pair = await openSession(t, { user_id: "dave" });
+    expect((await t.call("GET", "/session/me", { headers: bearer(pair.access_token) })).status).toBe(200);
+    await t.call("POST", "/session/revoke", { body: { refresh_token: pair.refresh_token } });
+    before = await snapshot(t.core);
+    await refused(bearer(pair.access_token), INVALID, ["GET", "/session/me"]);
+    await refused(bearer(pair.access_token), INVALID, ["DELETE", "/session/all"]);
+  });
+});
+
+describe("service-key endpoints", () => {
+  test.each(["/session", "/session/validate"])("%s with a user access token: 401 invalid_client", async (path) => {
+    const res = await t.call("POST", path, { body: { user_id: "x", refresh_token: alice.refresh_token }, headers: bearer(alice.access_token) });
+    await expectError(res, 401, "invalid_client", [alice.access_token, alice.refresh_token]);
+    expect(await snapshot(t.core)).toBe(before);
+  });
+  test.each([
+    ["none", {}],
+    ["wrong key", { authorization: "Bearer wrong-service-key-0123456789" }],
+    ["Basic", { authorization: `Basic ${btoa(`tests:${SERVICE_KEY}`)}` }],
+    ["key in the query", {}],
+  ])("%s: 401 invalid_client", async (name, headers) => {
+    const query = name === "key in the query" ? `?key=${SERVICE_KEY}&access_token=${SERVICE_KEY}` : "";
+    for (const path of ["/session", "/session/validate"]) {
+      const res = await t.call("POST", path + query, { body: { user_id: "x", refresh_token: alice.refresh_token }, headers });
+      await expectError(res, 401, "invalid_client", [SERVICE_KEY, alice.refresh_token]);
+    }
+    expect(await snapshot(t.core)).toBe(before);
+  });
+  test("the service key works (positive control)", async () => {
+    const res = await t.call("POST", "/session/validate", { body: { refresh_token: alice.refresh_token }, headers: serviceAuth });
+    expect((await json(res)).active).toBe(true);
+  });
+});

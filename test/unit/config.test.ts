@@ -1,0 +1,124 @@
+/** loadConfig is pure, reads only the map it is given and reports every problem at once. */
+import { expect, test } from "bun:test";
+import { decodeSecretKey, loadConfig } from "../../server/core/config";
+import { parseDuration } from "../../server/core/duration";
+
+const ok = (env: Record<string, string>) => {
+  const result = loadConfig(env);
+  if (!result.ok) throw new Error(result.errors.join("; "));
+  return result.config;
+};
+const errors = (env: Record<string, string>) => {
+  const result = loadConfig(env);
+  expect(result.ok).toBe(false);
+  return result.ok ? [] : result.errors;
+};
+
+test("defaults of CONTRACT §7", () => {
+  const config = ok({});
+  expect(config).toMatchObject({
+    port: 3000,
+    host: "0.0.0.0",
+    databaseUrl: "sqlite:./data/sessions.db",
+    natsUrl: null,
+    secretKey: null,
+    accessTokenTtlMs: 15 * 60_000,
+    sessionIdleTimeoutMs: 14 * 86_400_000,
+    sessionMaxLifetimeMs: 30 * 86_400_000,
+    refreshReuseGraceMs: 10_000,
+    maxSessionsPerUser: 100,
+    jwtIssuer: "session-service",
+    jwtAudience: "api",
+    jwtAlg: "EdDSA",
+    sqliteSynchronous: "FULL",
+    rateLimit: null,
+    dataDir: "./data",
+  });
+  expect(config.serviceKeys.size).toBe(0);
+  expect(config.sqliteBusyTimeoutMs).toBeGreaterThanOrEqual(5000);
+});
+
+test("every bad setting is reported at once", () => {
+  const list = errors({
+    PORT: "http",
+    DATABASE_URL: "mysql://x",
+    SECRET_KEY: "short",
+    SERVICE_KEYS: "nocolon",
+    ACCESS_TOKEN_TTL: "15",
+    SESSION_IDLE_TIMEOUT: "-1d",
+    SESSION_MAX_LIFETIME: "500ms",
+    REFRESH_REUSE_GRACE: "ten seconds",
+    MAX_SESSIONS_PER_USER: "-1",
+    JWT_ALG: "HS256",
+    SQLITE_SYNCHRONOUS: "OFF",
+    LOG_LEVEL: "loud",
+    RATE_LIMIT: "lots",
+  });
+  const names = ["PORT", "DATABASE_URL", "SECRET_KEY", "SERVICE_KEYS", "ACCESS_TOKEN_TTL", "SESSION_IDLE_TIMEOUT",
+    "SESSION_MAX_LIFETIME", "REFRESH_REUSE_GRACE", "MAX_SESSIONS_PER_USER", "JWT_ALG", "SQLITE_SYNCHRONOUS", "LOG_LEVEL", "RATE_LIMIT"];
+  for (const name of names) expect(list.some((line) => line.startsWith(name))).toBe(true);
+  expect(list.length).toBe(names.length);
+  // Messages name the setting, never repeat its (possibly secret) value.
+  expect(list.join("\n")).not.toContain("short");
+});
+
+test("ACCESS_TOKEN_TTL above 1 h is refused; exactly 1 h is fine", () => {
+  expect(errors({ ACCESS_TOKEN_TTL: "61m" })).toEqual(["ACCESS_TOKEN_TTL must not exceed 1h"]);
+  expect(errors({ ACCESS_TOKEN_TTL: "3600001ms" }).length).toBe(1);
+  expect(ok({ ACCESS_TOKEN_TTL: "1h" }).accessTokenTtlMs).toBe(3_600_000);
+});
+
+test("durations: ms s m h d suffixes, 1 s or more", () => {
+  expect(ok({ REFRESH_REUSE_GRACE: "1s" }).refreshReuseGraceMs).toBe(1000);
+  expect(ok({ REFRESH_REUSE_GRACE: "1000ms" }).refreshReuseGraceMs).toBe(1000);
+  expect(ok({ SESSION_IDLE_TIMEOUT: "2h" }).sessionIdleTimeoutMs).toBe(7_200_000);
+  expect(ok({ SESSION_MAX_LIFETIME: "90d" }).sessionMaxLifetimeMs).toBe(90 * 86_400_000);
+  expect(ok({ ACCESS_TOKEN_TTL: "5m" }).accessTokenTtlMs).toBe(300_000);
+  for (const bad of ["999ms", "0s", "1", "1.5m", "1w", "m", " ", "1 h", "-5s", "1e3s"]) {
+    expect(errors({ REFRESH_REUSE_GRACE: bad }).length).toBe(1);
+  }
+  expect(parseDuration("15m")).toBe(900_000);
+  expect(parseDuration("99999999999999999999d")).toBeNull();
+  expect(parseDuration("abc")).toBeNull();
+});
+
+test("MAX_SESSIONS_PER_USER accepts 0 (no limit) and whole numbers only", () => {
+  expect(ok({ MAX_SESSIONS_PER_USER: "0" }).maxSessionsPerUser).toBe(0);
+  expect(ok({ MAX_SESSIONS_PER_USER: "7" }).maxSessionsPerUser).toBe(7);
+  for (const bad of ["1.5", "abc", "-3", "1e3"]) expect(errors({ MAX_SESSIONS_PER_USER: bad }).length).toBe(1);
+});
+
+test("SERVICE_KEYS parse name:secret pairs; secrets may contain colons", () => {
+  const config = ok({ SERVICE_KEYS: "auth:0123456789abcdef, gateway:abc:def:0123456789abcdef" });
+  expect([...config.serviceKeys]).toEqual([
+    ["auth", "0123456789abcdef"],
+    ["gateway", "abc:def:0123456789abcdef"],
+  ]);
+  expect(errors({ SERVICE_KEYS: "auth:short" }).length).toBe(1);
+  expect(errors({ SERVICE_KEYS: ":0123456789abcdef" }).length).toBe(1);
+});
+
+test("SECRET_KEY: 32+ bytes as hex or base64url", () => {
+  expect(decodeSecretKey("ab".repeat(32))!.length).toBe(32);
+  expect(decodeSecretKey(Buffer.alloc(32, 7).toString("base64url"))!.length).toBe(32);
+  expect(decodeSecretKey("ab".repeat(20))).toBeNull(); // 40 hex digits = 20 bytes (30 as base64url)
+  expect(decodeSecretKey(Buffer.alloc(31, 7).toString("base64url"))).toBeNull();
+  expect(decodeSecretKey("not a key at all, even if it is long enough!!")).toBeNull();
+});
+
+test("JWT_ALG: EdDSA, ES256, RS256; no HMAC", () => {
+  for (const alg of ["EdDSA", "ES256", "RS256"]) expect(ok({ JWT_ALG: alg }).jwtAlg).toBe(alg as never);
+  for (const alg of ["HS256", "none", "eddsa"]) expect(errors({ JWT_ALG: alg }).length).toBe(1);
+});
+
+test("RATE_LIMIT: off or COUNT/DURATION; SQLITE_SYNCHRONOUS NORMAL", () => {
+  expect(ok({ RATE_LIMIT: "20/1m" }).rateLimit).toEqual({ max: 20, windowMs: 60_000 });
+  expect(ok({ RATE_LIMIT: "off" }).rateLimit).toBeNull();
+  for (const bad of ["20", "0/1m", "20/1", "x/1m"]) expect(errors({ RATE_LIMIT: bad }).length).toBe(1);
+  expect(ok({ SQLITE_SYNCHRONOUS: "NORMAL" }).sqliteSynchronous).toBe("NORMAL");
+});
+
+test("the data dir is the folder of the SQLite file", () => {
+  expect(ok({ DATABASE_URL: "sqlite:/var/lib/s/sessions.db" }).dataDir).toBe("/var/lib/s");
+  expect(ok({ DATABASE_URL: "sqlite:sessions.db" }).dataDir).toBe(".");
+});
