@@ -3,7 +3,11 @@
  * in its environment, and waits for its "ready" log line. Logs are kept for assertions.
  */
 import { spawn, type Subprocess } from "bun";
+import { Database } from "bun:sqlite";
 import { join } from "node:path";
+import { decodeSecretKey } from "../../server/core/config";
+import { deriveChildToken, hashSecret } from "../../server/core/refresh-tokens";
+import { deriveSecrets } from "../../server/core/secrets";
 import { SECRET_KEY, SERVICE_KEY } from "./core";
 
 export const PROJECT_ROOT = join(import.meta.dir, "..", "..");
@@ -39,7 +43,11 @@ export function serverEnv(dir: string, env: Record<string, string> = {}): Record
   };
 }
 
-export async function startServer(dir: string, env: Record<string, string> = {}, timeoutMs = 15_000): Promise<RunningServer> {
+export async function startServer(
+  dir: string,
+  env: Record<string, string> = {},
+  timeoutMs = 15_000,
+): Promise<RunningServer> {
   const port = Number(env.PORT ?? (await freePort()));
   const { PATH, HOME } = process.env;
   const proc = spawn(["bun", join(PROJECT_ROOT, "server/main.ts")], {
@@ -83,5 +91,78 @@ export async function startServer(dir: string, env: Record<string, string> = {},
 
 /** JSON POST helper for servers started above. */
 export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+// ---- helpers for the end-to-end tests (test/e2e) ----
+
+/** The SQLite file a server started with `serverEnv(dir)` uses. */
+export const dbFile = (dir: string) => join(dir, "sessions.db");
+
+/** A read-only bun:sqlite connection to that file, for looking at what the server committed. */
+export function openDbReadOnly(dir: string): Database {
+  return new Database(dbFile(dir), { readonly: true, strict: true });
+}
+
+/** The keyed hash the store keeps for a refresh token, computed with the test SECRET_KEY. */
+export function refreshTokenHash(token: string, secretKey = SECRET_KEY): string {
+  return hashSecret(deriveSecrets(decodeSecretKey(secretKey)!).tokenHashKey, token);
+}
+
+/** The refresh token a rotation of `parent` with `nonce` hands out (what a grace replay returns). */
+export function rotatedToken(parent: string, nonce: string, secretKey = SECRET_KEY): string {
+  return deriveChildToken(deriveSecrets(decodeSecretKey(secretKey)!).tokenDeriveKey, parent, nonce);
+}
+
+/** Starts servers and remembers them, so afterAll can SIGKILL whatever is still running. */
+export class ServerPool {
+  private readonly running = new Set<RunningServer>();
+
+  async start(dir: string, env: Record<string, string> = {}): Promise<RunningServer> {
+    const server = await startServer(dir, env);
+    this.running.add(server);
+    void server.proc.exited.then(() => this.running.delete(server));
+    return server;
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.all([...this.running].map((server) => server.kill()));
+    this.running.clear();
+  }
+}
+
+/** Small JSON client for one started server. */
+export function client(url: string, serviceKey = SERVICE_KEY) {
+  const service = { authorization: `Bearer ${serviceKey}` };
+  const user = (accessToken: string) => ({ authorization: `Bearer ${accessToken}` });
+  return {
+    create: (body: Record<string, unknown>) => postJson(`${url}/session`, body, service),
+    refresh: (refresh_token: string, extra: Record<string, unknown> = {}) =>
+      postJson(`${url}/session/refresh`, { refresh_token, ...extra }),
+    validate: (refresh_token: string) => postJson(`${url}/session/validate`, { refresh_token }, service),
+    revoke: (refresh_token: string) => postJson(`${url}/session/revoke`, { refresh_token }),
+    me: (accessToken: string) => fetch(`${url}/session/me`, { headers: user(accessToken) }),
+    logout: (accessToken: string, sessionId: string) =>
+      fetch(`${url}/session/${sessionId}`, { method: "DELETE", headers: user(accessToken) }),
+    logoutAll: (accessToken: string, keepCurrent = false) =>
+      fetch(`${url}/session/all${keepCurrent ? "?keep_current=true" : ""}`, {
+        method: "DELETE",
+        headers: user(accessToken),
+      }),
+    readyz: () => fetch(`${url}/readyz`),
+  };
+}
+
+/** The 201/200 body of POST /session and POST /session/refresh. */
+export interface Pair {
+  session_id: string;
+  user_id: string;
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+  refresh_token_expires_at: string;
 }
