@@ -3,6 +3,7 @@ import { loadConfig } from "./core/config";
 import { startEvents } from "./events";
 import { createApp } from "./http/app";
 import { serve } from "./http/serve";
+import { startKeyRotation } from "./key-rotator";
 import { createLogger } from "./logger";
 import { Metrics } from "./metrics";
 import { openCore } from "./open-core";
@@ -19,6 +20,7 @@ const logger = createLogger(config.logLevel);
 
 const core = await openCore(config, { generateServiceKey: true });
 core.keys.startReloading((err) => logger.warn({ err }, "signing key reload failed"));
+const stopKeyRotation = startKeyRotation(core, config, logger);
 
 const metrics = new Metrics();
 metrics.watchStore(core.store);
@@ -46,6 +48,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, "shutting down");
   // Stop accepting, let requests in flight finish, relay what can be relayed, then close the store.
+  stopKeyRotation();
   await server.stop(false);
   await events.stop();
   await core.close();

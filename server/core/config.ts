@@ -29,6 +29,10 @@ export interface Config {
   jwtIssuer: string;
   jwtAudience: string;
   jwtAlg: SigningAlg;
+  /** How often a new signing key takes over (KEY_ROTATION_INTERVAL, default 30d). */
+  keyRotationIntervalMs: number;
+  /** JWKS cache time (JWKS_MAX_AGE, default 5m): Cache-Control max-age, and how early a key is published. */
+  jwksMaxAgeMs: number;
   sqliteSynchronous: "FULL" | "NORMAL";
   sqliteBusyTimeoutMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -115,6 +119,11 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const jwtAlg = get("JWT_ALG", "EdDSA") as SigningAlg;
   if (!SIGNING_ALGS.includes(jwtAlg)) errors.push(`JWT_ALG must be one of ${SIGNING_ALGS.join(", ")}`);
 
+  const keyRotationIntervalMs = duration("KEY_ROTATION_INTERVAL", "30d");
+  const jwksMaxAgeMs = duration("JWKS_MAX_AGE", "5m");
+  if (jwksMaxAgeMs * 2 > keyRotationIntervalMs)
+    errors.push("KEY_ROTATION_INTERVAL must be at least twice JWKS_MAX_AGE");
+
   const sqliteSynchronous = get("SQLITE_SYNCHRONOUS", "FULL").toUpperCase() as Config["sqliteSynchronous"];
   if (sqliteSynchronous !== "FULL" && sqliteSynchronous !== "NORMAL") {
     errors.push("SQLITE_SYNCHRONOUS must be FULL or NORMAL");
@@ -157,6 +166,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       jwtIssuer,
       jwtAudience,
       jwtAlg,
+      keyRotationIntervalMs,
+      jwksMaxAgeMs,
       sqliteSynchronous,
       sqliteBusyTimeoutMs,
       logLevel,

@@ -9,11 +9,12 @@ import type { SigningAlg } from "./config";
 import type { Clock, SessionStore, SigningKeyRow } from "./ports";
 import { decrypt, encrypt } from "./secrets";
 
-/** How long verifiers may cache the JWKS (the `max-age` we send): a new key signs only after this. */
+/** Default JWKS cache time (JWKS_MAX_AGE, the `max-age` we send): a rotated key signs only after it. */
 export const JWKS_CACHE_MS = 300_000;
 /** Leeway verifiers may allow on `exp`. */
 const EXP_LEEWAY_MS = 5_000;
-const RELOAD_INTERVAL_MS = 5_000;
+/** How often every instance re-reads the key list: keys added elsewhere are served within this. */
+export const KEY_RELOAD_MS = 5_000;
 
 export interface PublicJwk extends JWK {
   kty: string;
@@ -99,7 +100,7 @@ export class KeyRing {
   }
 
   startReloading(onError: (error: unknown) => void): void {
-    this.timer ??= setInterval(() => this.reload().catch(onError), RELOAD_INTERVAL_MS);
+    this.timer ??= setInterval(() => this.reload().catch(onError), KEY_RELOAD_MS);
   }
 
   stopReloading(): void {

@@ -14,7 +14,7 @@ export const publicRoutes = (core: Core, probes: Probes, metrics: Metrics) =>
     .get(
       "/.well-known/jwks.json",
       ({ set }) => {
-        set.headers["cache-control"] = "public, max-age=300";
+        set.headers["cache-control"] = `public, max-age=${Math.floor(core.config.jwksMaxAgeMs / 1000)}`;
         return core.keys.jwks();
       },
       { response: { 200: JwksBody }, detail: { summary: "Public signing keys", tags: ["public"] } },
