@@ -1,18 +1,31 @@
+import { sql } from "drizzle-orm";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 
 export const SQLITE_MIGRATIONS = new URL("./migrations", import.meta.url).pathname;
 
+/** How many migrations drizzle has recorded as applied (0 before the first one). */
+function appliedCount(db: BunSQLiteDatabase<any>): number {
+  try {
+    // all(), not get(): for raw SQL get() returns the row as an array of values.
+    return db.all<{ n: number }>(sql`select count(*) as n from __drizzle_migrations`)[0]?.n ?? 0;
+  } catch {
+    return 0; // the bookkeeping table does not exist yet
+  }
+}
+
 /**
- * Applies pending migrations. drizzle's migrator reads the applied list before it takes the lock,
- * so two processes starting at once can race; the loser fails on "already exists" and simply
- * tries again, then finds nothing left to do.
+ * Applies pending migrations and returns how many this call applied (`sessionctl migrate` reports
+ * it). drizzle's migrator reads the applied list before it takes the lock, so two processes
+ * starting at once can race; the loser fails on "already exists" and simply tries again, then
+ * finds nothing left to do.
  */
-export function applyMigrations(db: BunSQLiteDatabase<any>): void {
+export function applyMigrations(db: BunSQLiteDatabase<any>): number {
+  const before = appliedCount(db);
   for (let attempt = 1; ; attempt++) {
     try {
       migrate(db, { migrationsFolder: SQLITE_MIGRATIONS });
-      return;
+      return Math.max(0, appliedCount(db) - before);
     } catch (error) {
       if (attempt >= 5) throw error;
       Bun.sleepSync(50 * attempt);

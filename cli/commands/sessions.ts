@@ -1,0 +1,78 @@
+/** `list` and `show`: read-only views of sessions, as tables or as session objects (--json). */
+import { Option, type Command } from "commander";
+import type { SessionStatus } from "../../server/core/ports";
+import { isSessionId } from "../../server/core/sessions";
+import type { CliContext } from "../context";
+import { notFoundError } from "../exit-codes";
+import { examples, wholeNumber } from "../options";
+import { renderJson, renderRecord, renderTable, truncate } from "../render";
+import { sessionObject, type SessionObject } from "../session-object";
+
+const STATUSES = ["active", "revoked", "expired", "all"] as const;
+
+/** A mistyped id is named in the message only when it looks like one: never echo pasted tokens. */
+export const describeSessionId = (id: string) => (isSessionId(id) ? `session ${id}` : "session (that is not a session id)");
+
+const statusText = (s: SessionObject) => (s.status === "revoked" ? `revoked (${s.revoke_reason})` : s.status);
+
+export function registerSessionCommands(program: Command, ctx: CliContext): void {
+  program
+    .command("list")
+    .description("List sessions, newest first.")
+    .option("--user <id>", "only the sessions of this user")
+    .addOption(
+      new Option("--status <status>", "only sessions in this state").choices(STATUSES).default("all"),
+    )
+    .option("--limit <n>", "show at most N sessions", wholeNumber(1, 1_000_000), 100)
+    .option("--json", "print one JSON array of session objects, for scripts")
+    .addHelpText(
+      "after",
+      examples("sessionctl list --user alice --status active", "sessionctl list --status revoked --limit 20 --json"),
+    )
+    .action(async (opts: { user?: string; status: SessionStatus | "all"; limit: number; json?: boolean }) => {
+      await ctx.withCore(async (core) => {
+        const now = core.clock.now();
+        const rows = await core.store.listSessions({ userId: opts.user, status: opts.status, limit: opts.limit }, now);
+        const sessions = rows.map((row) => sessionObject(row, now));
+        if (opts.json) return ctx.io.out(renderJson(sessions));
+        if (sessions.length === 0) return ctx.io.out("No sessions match.\n");
+        const head = ["SESSION_ID", "USER_ID", "STATUS", "CREATED", "LAST_USED", "EXPIRES", "IP", "USER_AGENT"];
+        const cells = sessions.map((s) => [
+          s.session_id, s.user_id, statusText(s), s.created_at, s.last_used_at, s.expires_at, s.ip, truncate(s.user_agent, 40),
+        ]);
+        ctx.io.out(renderTable(head, cells, ctx.io.isTTY));
+      });
+    });
+
+  program
+    .command("show")
+    .description("Show one session.")
+    .argument("<session_id>", "the session's id (a UUID)")
+    .option("--json", "print the session object as JSON, for scripts")
+    .addHelpText("after", examples("sessionctl show 0193a5c2-7b1e-7c3a-9d2f-4e5b6a7c8d9e --json"))
+    .action(async (sessionId: string, opts: { json?: boolean }) => {
+      await ctx.withCore(async (core) => {
+        const row = isSessionId(sessionId) ? await core.store.findSession(sessionId) : null;
+        if (!row) throw notFoundError(`no ${describeSessionId(sessionId)}`);
+        const s = sessionObject(row, core.clock.now());
+        if (opts.json) return ctx.io.out(renderJson(s));
+        ctx.io.out(
+          renderRecord(
+            [
+              ["session_id", s.session_id],
+              ["user_id", s.user_id],
+              ["status", s.status],
+              ["created_at", s.created_at],
+              ["last_used_at", s.last_used_at],
+              ["expires_at", s.expires_at],
+              ["revoked_at", s.revoked_at],
+              ["revoke_reason", s.revoke_reason],
+              ["ip", s.ip],
+              ["user_agent", s.user_agent],
+            ],
+            ctx.io.isTTY,
+          ),
+        );
+      });
+    });
+}

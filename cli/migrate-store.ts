@@ -1,0 +1,51 @@
+/**
+ * Applies pending schema migrations to the configured store and counts how many this run applied,
+ * for `sessionctl migrate`. It uses each dialect's own migration function (the one the server runs
+ * at start) and opens the database alone, without the core: no SECRET_KEY, no signing key made.
+ */
+import { SQL } from "bun";
+import { drizzle } from "drizzle-orm/bun-sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { databaseOf } from "../db/postgres/driver";
+import { bunSqlDriver } from "../db/postgres/drivers/bun-sql";
+import { applyMigrations as applyPostgresMigrations } from "../db/postgres/migrate";
+import { applyMigrations as applySqliteMigrations } from "../db/sqlite/migrate";
+import { openSqlite } from "../db/sqlite/store";
+import type { Config } from "../server/core/config";
+
+function migrateSqlite(config: Config): number {
+  const path = config.databaseUrl.slice("sqlite:".length);
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const client = openSqlite({ path, synchronous: config.sqliteSynchronous, busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  try {
+    return applySqliteMigrations(drizzle(client));
+  } finally {
+    client.close();
+  }
+}
+
+/** Rows in drizzle's bookkeeping table (schema `drizzle` on PostgreSQL); 0 before the first migration. */
+async function postgresAppliedCount(url: string): Promise<number> {
+  const client = new SQL({ url, database: databaseOf(url), max: 1, connectionTimeout: 10 });
+  try {
+    const [table] = await client`select to_regclass('drizzle.__drizzle_migrations') is not null as present`;
+    if (!table.present) return 0;
+    const [row] = await client`select count(*)::int as n from drizzle.__drizzle_migrations`;
+    return row.n as number;
+  } finally {
+    await client.close();
+  }
+}
+
+async function migratePostgres(url: string): Promise<number> {
+  const before = await postgresAppliedCount(url);
+  await applyPostgresMigrations(bunSqlDriver, url);
+  return Math.max(0, (await postgresAppliedCount(url)) - before);
+}
+
+/** How many migrations this call applied (0: the schema was already up to date). */
+export async function migrateStore(config: Config): Promise<number> {
+  if (config.databaseUrl.startsWith("sqlite:")) return migrateSqlite(config);
+  return migratePostgres(config.databaseUrl);
+}

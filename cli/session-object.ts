@@ -1,0 +1,31 @@
+/**
+ * The session object of `list --json` and `show --json` (CONTRACT §6): the fields of /session/me
+ * without `current`, plus who owns it and how it ended. Built field by field from sessionView so
+ * that no token hash, nonce or claim can slip into the output.
+ */
+import { iso } from "../server/core/events";
+import { sessionStatus, type SessionRow, type SessionStatus } from "../server/core/ports";
+import { sessionView, type SessionView } from "../server/core/sessions";
+
+export interface SessionObject extends SessionView {
+  user_id: string;
+  status: SessionStatus;
+  revoked_at: string | null;
+  revoke_reason: string | null;
+}
+
+export function sessionObject(row: SessionRow, now: number): SessionObject {
+  const view = sessionView(row);
+  return {
+    session_id: view.session_id,
+    user_id: row.userId,
+    user_agent: view.user_agent,
+    ip: view.ip,
+    created_at: view.created_at,
+    last_used_at: view.last_used_at,
+    expires_at: view.expires_at,
+    status: sessionStatus(row, now),
+    revoked_at: row.revokedAt === null ? null : iso(row.revokedAt),
+    revoke_reason: row.revokeReason,
+  };
+}
