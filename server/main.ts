@@ -2,7 +2,7 @@
 import { loadConfig } from "./core/config";
 import { startEvents } from "./events";
 import { createApp } from "./http/app";
-import { serve } from "./http/serve";
+import { serve, type Serving } from "./http/serve";
 import { startKeyRotation } from "./key-rotator";
 import { createLogger } from "./logger";
 import { Metrics } from "./metrics";
@@ -30,8 +30,10 @@ const events = startEvents(core, logger, metrics, {
   afterPublish: crashAfterPublish ? () => process.kill(process.pid, "SIGKILL") : undefined,
 });
 
-const app = createApp(core, { logger, metrics, probes: { events: () => events.status() } });
-const server = serve(app, metrics, { port: config.port, hostname: config.host });
+let server: Serving | null = null;
+const probes = { events: () => events.status(), draining: () => server?.draining() ?? false };
+const app = createApp(core, { logger, metrics, probes });
+server = serve(app, { port: config.port, hostname: config.host, logger, metrics });
 logger.info(
   {
     port: server.port,
@@ -49,7 +51,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, "shutting down");
   // Stop accepting, let requests in flight finish, relay what can be relayed, then close the store.
   stopKeyRotation();
-  await server.stop(false);
+  await server?.drain();
   await events.stop();
   await core.close();
   logger.info("stopped");

@@ -23,7 +23,8 @@ export interface RelayOptions {
 }
 
 const LEASE = "outbox-relay";
-const LEASE_TTL_MS = 15_000;
+// Short, so that after a crash another instance (or the restarted one) takes over within seconds.
+const LEASE_TTL_MS = 5_000;
 const MAX_BACKOFF_MS = 5_000;
 
 /** The longest prefix of `rows` that holds at most one event per session. */

@@ -11,6 +11,7 @@ import type { Core } from "../open-core";
 import { AccessDenied } from "./auth";
 import { parseJsonBody } from "./body";
 import { errorResponse } from "./errors";
+import { FailureLimiter, sourceOf } from "./rate-limit";
 import { internalRoutes } from "./routes/internal";
 import { publicRoutes, type Probes } from "./routes/public";
 import { refreshTokenRoutes } from "./routes/refresh-token";
@@ -44,11 +45,25 @@ function toResponse(error: unknown, code: string | number, logger: Logger): Resp
 
 export function createApp(core: Core, options: AppOptions) {
   const probes = options.probes ?? { events: () => "disabled" };
+  const limiter = core.config.rateLimit ? new FailureLimiter(core.config.rateLimit) : null;
   const errors = new Elysia({ name: "errors", normalize: false })
     .onParse({ as: "global" }, async ({ request }) =>
       BODY_METHODS.has(request.method) ? parseJsonBody(request) : undefined,
     )
-    .onError({ as: "global" }, ({ error, code }) => toResponse(error, code, options.logger));
+    .onError({ as: "global" }, ({ error, code, request, body, server }) => {
+      if (
+        limiter &&
+        error instanceof ServiceError &&
+        (error.code === "invalid_grant" || error.code === "invalid_client")
+      ) {
+        const wait = limiter.fail(sourceOf(request, body, server?.requestIP(request)?.address));
+        if (wait !== null)
+          return errorResponse("rate_limited", "Too many failed attempts; retry later.", {
+            "retry-after": String(wait),
+          });
+      }
+      return toResponse(error, code, options.logger);
+    });
 
   // normalize off: Elysia would otherwise coerce a claims array into an object instead of refusing it.
   return new Elysia({ normalize: false })

@@ -1,24 +1,93 @@
-/** Listens with Bun.serve and records every request in the HTTP metrics (route pattern, method, status). */
+/**
+ * Listens with Bun.serve. Around every request: a request id (X-Request-Id accepted when sane,
+ * otherwise generated, and returned), one JSON log line, and the HTTP metrics by route pattern.
+ * Log lines carry no header but the user agent, which pino JSON-escapes so it cannot forge lines.
+ */
+import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { routeOf } from "../metrics";
 import type { App } from "./app";
 
-export function serve(app: App, metrics: Metrics, options: { port: number; hostname: string }) {
-  return Bun.serve({
-    port: options.port,
-    hostname: options.hostname,
-    async fetch(request) {
-      const started = performance.now();
-      const response = await app.fetch(request);
-      const labels = {
-        route: routeOf(new URL(request.url).pathname),
-        method: request.method,
-        status: String(response.status),
-      };
-      metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
-      if (response.status === 503) metrics.storeUnavailable.inc();
-      return response;
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface ServeOptions {
+  port: number;
+  hostname: string;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Quiet time after the last request before the listener closes (connections still queued get served). */
+const DRAIN_QUIET_MS = 250;
+
+export interface Serving {
+  port: number;
+  /** True once a drain has begun: /readyz answers 503 so the gateway stops sending. */
+  draining(): boolean;
+  /**
+   * Graceful stop: keep answering (with `Connection: close`, so clients drop idle keep-alive
+   * sockets) until nothing is in flight and nothing arrived for a moment, then close the listener.
+   * Closing at once would reset connections the kernel had already accepted.
+   */
+  drain(maxMs?: number): Promise<void>;
+}
+
+export function serve(app: App, { port, hostname, logger, metrics }: ServeOptions): Serving {
+  let inFlight = 0;
+  let lastArrival = 0;
+  let draining = false;
+  const server = Bun.serve({
+    port,
+    hostname,
+    async fetch(request, server) {
+      inFlight++;
+      lastArrival = performance.now();
+      try {
+        return await handle(request, server);
+      } finally {
+        inFlight--;
+      }
     },
   });
+
+  async function handle(request: Request, server: Bun.Server<unknown>): Promise<Response> {
+    const started = performance.now();
+    const offered = request.headers.get("x-request-id");
+    const requestId = offered && SANE_REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
+    const response = await app.fetch(request);
+    response.headers.set("x-request-id", requestId);
+    if (draining) response.headers.set("connection", "close");
+    const ms = performance.now() - started;
+    const route = routeOf(new URL(request.url).pathname);
+    const labels = { route, method: request.method, status: String(response.status) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, ms / 1000);
+    if (response.status === 503) metrics.storeUnavailable.inc();
+    logger.info(
+      {
+        req_id: requestId,
+        method: request.method,
+        route,
+        status: response.status,
+        ms: Math.round(ms * 10) / 10,
+        remote: server.requestIP(request)?.address,
+        user_agent: request.headers.get("user-agent") ?? undefined,
+      },
+      "request",
+    );
+    return response;
+  }
+
+  return {
+    port: server.port!,
+    draining: () => draining,
+    async drain(maxMs = 10_000) {
+      draining = true;
+      const deadline = performance.now() + maxMs;
+      while (performance.now() < deadline && (inFlight > 0 || performance.now() - lastArrival < DRAIN_QUIET_MS)) {
+        await Bun.sleep(25);
+      }
+      await server.stop(false);
+    },
+  };
 }

@@ -65,8 +65,14 @@ export async function startServer(
   void pump(proc.stdout);
   void pump(proc.stderr);
 
+  // Below info the ready line is not logged: then the first answer of /healthz says it is up.
+  const quiet = ["warn", "error", "fatal", "silent"].includes(env.LOG_LEVEL ?? "info");
+  const ready = async () =>
+    quiet
+      ? await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)
+      : output.includes("session-service ready");
   const deadline = Date.now() + timeoutMs;
-  while (!output.includes("session-service ready")) {
+  while (!(await ready())) {
     if (proc.exitCode !== null || Date.now() > deadline) {
       proc.kill("SIGKILL");
       throw new Error(`server did not start (exit ${proc.exitCode}):\n${output}`);

@@ -7,6 +7,8 @@ import { ChecksBody, JwksBody } from "../models";
 export interface Probes {
   /** Link to NATS: "disabled" (NATS_URL unset), "connected", or "disconnected". */
   events(): string;
+  /** True while the server drains for shutdown: not ready for new traffic. */
+  draining?(): boolean;
 }
 
 export const publicRoutes = (core: Core, probes: Probes, metrics: Metrics) =>
@@ -39,6 +41,8 @@ export const publicRoutes = (core: Core, probes: Probes, metrics: Metrics) =>
           await core.store.checkWritable();
         } catch {
           store = "unavailable";
+        }
+        if (store !== "ok" || probes.draining?.()) {
           set.status = 503;
           set.headers["retry-after"] = "1";
         }
