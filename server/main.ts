@@ -6,6 +6,7 @@ import { serve, type Serving } from "./http/serve";
 import { startKeyRotation } from "./key-rotator";
 import { createLogger } from "./logger";
 import { Metrics } from "./metrics";
+import { createObserver } from "./observer";
 import { openCore } from "./open-core";
 
 const loaded = loadConfig(process.env);
@@ -18,11 +19,11 @@ if (!loaded.ok) {
 const config = loaded.config;
 const logger = createLogger(config.logLevel);
 
-const core = await openCore(config, { generateServiceKey: true });
+const metrics = new Metrics();
+const core = await openCore(config, { generateServiceKey: true, observer: createObserver(logger, metrics) });
 core.keys.startReloading((err) => logger.warn({ err }, "signing key reload failed"));
 const stopKeyRotation = startKeyRotation(core, config, logger);
 
-const metrics = new Metrics();
 metrics.watchStore(core.store);
 // Crash tests only: die between JetStream's acks and marking the outbox rows sent.
 const crashAfterPublish = process.env.RELAY_CRASH_AFTER_PUBLISH === "1";

@@ -26,6 +26,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly refreshOutcomes = new Counter({
+    name: "session_refresh_total",
+    help: "Refresh attempts by outcome: rotated, grace_replay, reuse_revoked, expired, invalid",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly sessionsCreated = new Counter({
+    name: "sessions_created_total",
+    help: "Sessions opened",
+    registers: [this.registry],
+  });
+  readonly sessionsRevoked = new Counter({
+    name: "sessions_revoked_total",
+    help: "Sessions revoked, by reason",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
   readonly relayPublishFailures = new Counter({
     name: "outbox_relay_failures_total",
     help: "Relay passes that failed to publish to JetStream (retried with backoff)",

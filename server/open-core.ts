@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { SqliteStore } from "../db/sqlite/store";
 import { AccessTokens } from "./core/access-tokens";
 import type { Config } from "./core/config";
-import { systemClock, type Clock, type SessionStore } from "./core/ports";
+import { systemClock, type Clock, type SessionObserver, type SessionStore } from "./core/ports";
 import { deriveSecrets, type DerivedSecrets } from "./core/secrets";
 import { ServiceKeys } from "./core/service-keys";
 import { SessionService } from "./core/sessions";
@@ -29,6 +29,8 @@ export interface OpenOptions {
   clock?: Clock;
   /** The server generates ./data/service.key when no service key exists; the CLI does not. */
   generateServiceKey?: boolean;
+  /** Lifecycle logs and metrics (the server's); the CLI reports nothing. */
+  observer?: SessionObserver;
 }
 
 export function openStore(config: Config): SessionStore {
@@ -66,6 +68,7 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
       secrets,
       settings: config,
       newId: () => Bun.randomUUIDv7(),
+      observer: options.observer,
     });
     return {
       config,

@@ -4,7 +4,25 @@
  * each state change, and the outbox rows it reports, atomic. Hot-path statements are prepared once.
  */
 import { Database } from "bun:sqlite";
-import { type Placeholder, and, asc, count, countDistinct, desc, eq, gt, inArray, isNotNull, isNull, lte, min, ne, or, sql, type SQL } from "drizzle-orm";
+import {
+  type Placeholder,
+  and,
+  asc,
+  count,
+  countDistinct,
+  desc,
+  eq,
+  gt,
+  inArray,
+  isNotNull,
+  isNull,
+  lte,
+  min,
+  ne,
+  or,
+  sql,
+  type SQL,
+} from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import type {
   EventFactory,
@@ -61,16 +79,36 @@ export class SqliteStore implements SessionStore {
     const db = this.db;
     const now = p("now");
     return {
-      sessionById: db.select().from(sessions).where(eq(sessions.sessionId, p("id"))).prepare(),
-      activeById: db.select().from(sessions).where(and(eq(sessions.sessionId, p("id")), active(now))).prepare(),
-      activeByHash: db.select().from(sessions).where(and(eq(sessions.refreshTokenHash, p("hash")), active(now))).prepare(),
-      byHash: db.select().from(sessions).where(eq(sessions.refreshTokenHash, p("hash"))).prepare(),
+      sessionById: db
+        .select()
+        .from(sessions)
+        .where(eq(sessions.sessionId, p("id")))
+        .prepare(),
+      activeById: db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.sessionId, p("id")), active(now)))
+        .prepare(),
+      activeByHash: db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.refreshTokenHash, p("hash")), active(now)))
+        .prepare(),
+      byHash: db
+        .select()
+        .from(sessions)
+        .where(eq(sessions.refreshTokenHash, p("hash")))
+        .prepare(),
       byPreviousInGrace: db
         .select()
         .from(sessions)
         .where(and(eq(sessions.previousTokenHash, p("hash")), sql`${sessions.rotatedAt} >= ${p("graceStart")}`))
         .prepare(),
-      retired: db.select().from(retiredRefreshTokens).where(eq(retiredRefreshTokens.tokenHash, p("hash"))).prepare(),
+      retired: db
+        .select()
+        .from(retiredRefreshTokens)
+        .where(eq(retiredRefreshTokens.tokenHash, p("hash")))
+        .prepare(),
       // The compare-and-swap: only the request that still sees the presented hash as current wins.
       rotate: db
         .update(sessions)
@@ -122,12 +160,25 @@ export class SqliteStore implements SessionStore {
         .where(and(eq(sessions.userId, p("userId")), active(now)))
         .orderBy(desc(sessions.lastUsedAt), desc(sessions.createdAt))
         .prepare(),
-      isDeleted: db.select({ userId: deletedUsers.userId }).from(deletedUsers).where(eq(deletedUsers.userId, p("userId"))).prepare(),
+      isDeleted: db
+        .select({ userId: deletedUsers.userId })
+        .from(deletedUsers)
+        .where(eq(deletedUsers.userId, p("userId")))
+        .prepare(),
       insertEvent: db
         .insert(outbox)
-        .values({ id: sql`${p("id")}`, subject: sql`${p("subject")}`, payload: sql`${p("payload")}`, createdAt: sql`${p("createdAt")}` })
+        .values({
+          id: sql`${p("id")}`,
+          subject: sql`${p("subject")}`,
+          payload: sql`${p("payload")}`,
+          createdAt: sql`${p("createdAt")}`,
+        })
         .prepare(),
-      clientByHash: db.select().from(serviceClients).where(eq(serviceClients.keyHash, p("hash"))).prepare(),
+      clientByHash: db
+        .select()
+        .from(serviceClients)
+        .where(eq(serviceClients.keyHash, p("hash")))
+        .prepare(),
     };
   }
 
@@ -149,7 +200,12 @@ export class SqliteStore implements SessionStore {
   }
 
   private emit(event: CloudEvent): void {
-    this.q.insertEvent.run({ id: event.id, subject: event.type, payload: JSON.stringify(event), createdAt: Date.parse(event.time) });
+    this.q.insertEvent.run({
+      id: event.id,
+      subject: event.type,
+      payload: JSON.stringify(event),
+      createdAt: Date.parse(event.time),
+    });
   }
 
   private revokeRow(sessionId: string, reason: RevokeReason, now: number, events: EventFactory): SessionRow | null {
@@ -195,14 +251,17 @@ export class SqliteStore implements SessionStore {
         this.q.retire.run({ hash: input.presentedHash, sessionId: rotated.sessionId });
         return { kind: "rotated", row: rotated };
       }
-      const replay = this.q.graceReplay.get({ ...params, graceStart: input.now - input.graceMs }) as SessionRow | undefined;
+      const replay = this.q.graceReplay.get({ ...params, graceStart: input.now - input.graceMs }) as
+        SessionRow | undefined;
       if (replay) return { kind: "grace_replay", row: replay, presentedWasPrevious: true };
       const retired = this.q.retired.get({ hash: input.presentedHash });
       if (retired) {
         const revoked = this.revokeRow(retired.sessionId, "refresh_token_reuse", input.now, events);
         if (revoked) return { kind: "reuse_revoked", row: revoked };
+        return { kind: "invalid" };
       }
-      return { kind: "invalid" };
+      const current = this.q.byHash.get({ hash: input.presentedHash }) as SessionRow | undefined;
+      return current && current.revokedAt === null ? { kind: "expired" } : { kind: "invalid" };
     });
   }
 
@@ -210,7 +269,12 @@ export class SqliteStore implements SessionStore {
     return this.read(() => (this.q.activeByHash.get({ hash, now }) as SessionRow | undefined) ?? null);
   }
 
-  async revokeByTokenHash(hash: string, now: number, graceMs: number, events: EventFactory): Promise<TokenRevokeResult> {
+  async revokeByTokenHash(
+    hash: string,
+    now: number,
+    graceMs: number,
+    events: EventFactory,
+  ): Promise<TokenRevokeResult> {
     return this.write((): TokenRevokeResult => {
       const current =
         (this.q.byHash.get({ hash }) as SessionRow | undefined) ??
@@ -236,7 +300,13 @@ export class SqliteStore implements SessionStore {
     return this.read(() => (this.q.activeById.get({ id: sessionId, now }) as SessionRow | undefined) ?? null);
   }
 
-  async revokeSession(sessionId: string, ownerUserId: string | null, reason: RevokeReason, now: number, events: EventFactory) {
+  async revokeSession(
+    sessionId: string,
+    ownerUserId: string | null,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+  ) {
     return this.write(() => {
       const row = this.q.sessionById.get({ id: sessionId }) as SessionRow | undefined;
       if (!row || (ownerUserId !== null && row.userId !== ownerUserId)) return null;
@@ -256,7 +326,13 @@ export class SqliteStore implements SessionStore {
     return rows.length;
   }
 
-  async revokeUserSessions(userId: string, reason: RevokeReason, now: number, events: EventFactory, keepSessionId?: string) {
+  async revokeUserSessions(
+    userId: string,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+    keepSessionId?: string,
+  ) {
     return this.write(() => this.revokeAllOf(userId, reason, now, events, keepSessionId));
   }
 
@@ -301,9 +377,21 @@ export class SqliteStore implements SessionStore {
       for (const row of this.db.select({ status, n: count() }).from(sessions).groupBy(status).all()) {
         counts[row.status as keyof typeof counts] = row.n;
       }
-      const users = this.db.select({ n: countDistinct(sessions.userId) }).from(sessions).where(active(now)).get()!.n;
-      const pending = this.db.select({ n: count(), oldest: min(outbox.createdAt) }).from(outbox).where(isNull(outbox.sentAt)).get()!;
-      return { sessions: counts, users, events: { pending: pending.n, oldestPendingCreatedAt: pending.oldest ?? null } };
+      const users = this.db
+        .select({ n: countDistinct(sessions.userId) })
+        .from(sessions)
+        .where(active(now))
+        .get()!.n;
+      const pending = this.db
+        .select({ n: count(), oldest: min(outbox.createdAt) })
+        .from(outbox)
+        .where(isNull(outbox.sentAt))
+        .get()!;
+      return {
+        sessions: counts,
+        users,
+        events: { pending: pending.n, oldestPendingCreatedAt: pending.oldest ?? null },
+      };
     });
   }
 
@@ -320,19 +408,33 @@ export class SqliteStore implements SessionStore {
       }));
     }
     return this.write(() => {
-      const ids = this.db.select({ id: sessions.sessionId }).from(sessions).where(ended).limit(batch).all().map((r) => r.id);
+      const ids = this.db
+        .select({ id: sessions.sessionId })
+        .from(sessions)
+        .where(ended)
+        .limit(batch)
+        .all()
+        .map((r) => r.id);
       if (ids.length > 0) {
         this.db.delete(retiredRefreshTokens).where(inArray(retiredRefreshTokens.sessionId, ids)).run();
         this.db.delete(sessions).where(inArray(sessions.sessionId, ids)).run();
       }
-      const seqs = this.db.select({ seq: outbox.seq }).from(outbox).where(relayed).limit(batch).all().map((r) => r.seq);
+      const seqs = this.db
+        .select({ seq: outbox.seq })
+        .from(outbox)
+        .where(relayed)
+        .limit(batch)
+        .all()
+        .map((r) => r.seq);
       if (seqs.length > 0) this.db.delete(outbox).where(inArray(outbox.seq, seqs)).run();
       return { sessions: ids.length, events: seqs.length };
     });
   }
 
   async listSigningKeys() {
-    return this.read(() => this.db.select().from(signingKeys).orderBy(asc(signingKeys.activatesAt)).all() as SigningKeyRow[]);
+    return this.read(
+      () => this.db.select().from(signingKeys).orderBy(asc(signingKeys.activatesAt)).all() as SigningKeyRow[],
+    );
   }
 
   async insertSigningKey(row: SigningKeyRow) {
@@ -341,7 +443,13 @@ export class SqliteStore implements SessionStore {
 
   async retireSigningKey(kid: string, now: number) {
     return this.write(
-      () => this.db.update(signingKeys).set({ retiredAt: now }).where(and(eq(signingKeys.kid, kid), isNull(signingKeys.retiredAt))).returning().all().length > 0,
+      () =>
+        this.db
+          .update(signingKeys)
+          .set({ retiredAt: now })
+          .where(and(eq(signingKeys.kid, kid), isNull(signingKeys.retiredAt)))
+          .returning()
+          .all().length > 0,
     );
   }
 
@@ -354,11 +462,15 @@ export class SqliteStore implements SessionStore {
   }
 
   async addServiceClient(row: ServiceClientRow) {
-    return this.write(() => this.db.insert(serviceClients).values(row).onConflictDoNothing().returning().all().length > 0);
+    return this.write(
+      () => this.db.insert(serviceClients).values(row).onConflictDoNothing().returning().all().length > 0,
+    );
   }
 
   async removeServiceClient(name: string) {
-    return this.write(() => this.db.delete(serviceClients).where(eq(serviceClients.name, name)).returning().all().length > 0);
+    return this.write(
+      () => this.db.delete(serviceClients).where(eq(serviceClients.name, name)).returning().all().length > 0,
+    );
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number, now: number) {
@@ -378,11 +490,18 @@ export class SqliteStore implements SessionStore {
   }
 
   async releaseLease(name: string, owner: string) {
-    this.write(() => this.db.delete(leases).where(and(eq(leases.name, name), eq(leases.owner, owner))).run());
+    this.write(() =>
+      this.db
+        .delete(leases)
+        .where(and(eq(leases.name, name), eq(leases.owner, owner)))
+        .run(),
+    );
   }
 
   async pendingEvents(limit: number): Promise<OutboxRow[]> {
-    return this.read(() => this.db.select().from(outbox).where(isNull(outbox.sentAt)).orderBy(asc(outbox.seq)).limit(limit).all());
+    return this.read(() =>
+      this.db.select().from(outbox).where(isNull(outbox.sentAt)).orderBy(asc(outbox.seq)).limit(limit).all(),
+    );
   }
 
   async markEventsSent(ids: string[], now: number) {

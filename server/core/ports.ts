@@ -11,13 +11,7 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now() };
 
 export type RevokeReason =
-  | "logout"
-  | "logout_others"
-  | "logout_all"
-  | "refresh_token_reuse"
-  | "session_limit"
-  | "user_deleted"
-  | "admin";
+  "logout" | "logout_others" | "logout_all" | "refresh_token_reuse" | "session_limit" | "user_deleted" | "admin";
 
 export interface SessionRow {
   sessionId: string;
@@ -79,7 +73,20 @@ export type RotateResult =
   | { kind: "rotated"; row: SessionRow }
   | { kind: "grace_replay"; row: SessionRow; presentedWasPrevious: true }
   | { kind: "reuse_revoked"; row: SessionRow }
+  /** The presented token is the current one of a session that ran past its deadline. */
+  | { kind: "expired" }
   | { kind: "invalid" };
+
+export type RefreshOutcome = "rotated" | "grace_replay" | "reuse_revoked" | "expired" | "invalid";
+
+/** What the core tells the outside (logs, metrics) about what happened; never a token or hash. */
+export interface SessionObserver {
+  refreshed(outcome: RefreshOutcome, row: SessionRow | null): void;
+  /** The events that one committed change wrote. */
+  committed(events: CloudEvent[]): void;
+}
+
+export const silentObserver: SessionObserver = { refreshed: () => {}, committed: () => {} };
 
 export type TokenRevokeResult = "logout" | "refresh_token_reuse" | "unknown";
 

@@ -4,9 +4,17 @@
  */
 import { AccessTokens } from "./access-tokens";
 import { ServiceError } from "./errors";
-import { eventFactory, iso } from "./events";
+import { eventFactory, iso, type CloudEvent } from "./events";
 import { canonicalIp, checkClaims, checkUserId, cleanUserAgent } from "./input";
-import type { Clock, EventFactory, RevokeReason, SessionRow, SessionStore } from "./ports";
+import {
+  silentObserver,
+  type Clock,
+  type EventFactory,
+  type RevokeReason,
+  type SessionObserver,
+  type SessionRow,
+  type SessionStore,
+} from "./ports";
 import { constantTimeEqual, deriveChildToken, hashSecret, mintRefreshToken, newRotationNonce } from "./refresh-tokens";
 import type { DerivedSecrets } from "./secrets";
 
@@ -78,14 +86,13 @@ export interface SessionServiceDeps {
   secrets: DerivedSecrets;
   settings: SessionSettings;
   newId: () => string;
+  observer?: SessionObserver;
 }
 
-/** Counts the events a factory builds, so callers can tell whether a store call wrote any. */
-function counted(factory: EventFactory, onEvent: () => void): EventFactory {
-  return {
-    created: (row) => (onEvent(), factory.created(row)),
-    revoked: (row) => (onEvent(), factory.revoked(row)),
-  };
+/** A factory that also keeps what it built, so the caller learns which events one store call wrote. */
+function recording(factory: EventFactory, into: CloudEvent[]): EventFactory {
+  const keep = (event: CloudEvent) => (into.push(event), event);
+  return { created: (row) => keep(factory.created(row)), revoked: (row) => keep(factory.revoked(row)) };
 }
 
 export class SessionService {
@@ -95,22 +102,29 @@ export class SessionService {
   private readonly secrets: DerivedSecrets;
   private readonly settings: SessionSettings;
   private readonly newId: () => string;
-  readonly events: EventFactory;
-  private eventsWritten = 0;
+  private readonly observer: SessionObserver;
+  private readonly eventFactory: EventFactory;
   /** Called after a store call that wrote events has returned (committed): the relay wakes up. */
   onEventsCommitted: () => void = () => {};
 
   constructor(deps: SessionServiceDeps) {
     ({ store: this.store, clock: this.clock, tokens: this.tokens, secrets: this.secrets } = deps);
     ({ settings: this.settings, newId: this.newId } = deps);
-    this.events = counted(eventFactory(deps.newId), () => this.eventsWritten++);
+    this.eventFactory = eventFactory(deps.newId);
+    this.observer = deps.observer ?? silentObserver;
   }
 
-  /** Runs a store call; a thunk, because a synchronous store writes its events before a promise exists. */
-  private async committed<T>(work: () => Promise<T>): Promise<T> {
-    const before = this.eventsWritten;
-    const result = await work();
-    if (this.eventsWritten !== before) this.onEventsCommitted();
+  /**
+   * Runs one store call with its own event factory; once the call has returned (committed), the
+   * events it wrote wake the relay and reach the observer. A rolled-back call reports nothing.
+   */
+  private async committed<T>(work: (events: EventFactory) => Promise<T>): Promise<T> {
+    const written: CloudEvent[] = [];
+    const result = await work(recording(this.eventFactory, written));
+    if (written.length > 0) {
+      this.onEventsCommitted();
+      this.observer.committed(written);
+    }
     return result;
   }
 
@@ -145,8 +159,8 @@ export class SessionService {
       revokedAt: null,
       revokeReason: null,
     };
-    const created = await this.committed(() =>
-      this.store.createSession({ row, maxSessionsPerUser: this.settings.maxSessionsPerUser }, this.events),
+    const created = await this.committed((events) =>
+      this.store.createSession({ row, maxSessionsPerUser: this.settings.maxSessionsPerUser }, events),
     );
     if (!created) throw new ServiceError("user_deleted");
     return this.pair(created.row, refreshToken, now);
@@ -159,7 +173,7 @@ export class SessionService {
     const presented = input.refreshToken;
     const nonce = newRotationNonce();
     const child = deriveChildToken(this.secrets.tokenDeriveKey, presented, nonce);
-    const result = await this.committed(() =>
+    const result = await this.committed((events) =>
       this.store.rotate(
         {
           presentedHash: this.hash(presented),
@@ -172,15 +186,25 @@ export class SessionService {
           userAgent,
           ip,
         },
-        this.events,
+        events,
       ),
     );
-    if (result.kind === "rotated") return this.pair(result.row, child, now);
+    if (result.kind === "rotated") {
+      this.observer.refreshed("rotated", result.row);
+      return this.pair(result.row, child, now);
+    }
     if (result.kind === "grace_replay") {
       // The same child the first answer carried: re-derived from the nonce kept in the row.
       const again = deriveChildToken(this.secrets.tokenDeriveKey, presented, result.row.rotationNonce!);
-      if (constantTimeEqual(this.hash(again), result.row.refreshTokenHash)) return this.pair(result.row, again, now);
+      if (constantTimeEqual(this.hash(again), result.row.refreshTokenHash)) {
+        this.observer.refreshed("grace_replay", result.row);
+        return this.pair(result.row, again, now);
+      }
     }
+    this.observer.refreshed(
+      result.kind === "grace_replay" ? "invalid" : result.kind,
+      "row" in result ? result.row : null,
+    );
     throw new ServiceError("invalid_grant");
   }
 
@@ -201,8 +225,8 @@ export class SessionService {
   /** Logout with the refresh token; answers the same whether or not the token was known. */
   async revokeByRefreshToken(refreshToken: string): Promise<void> {
     const hash = this.hash(refreshToken);
-    await this.committed(() =>
-      this.store.revokeByTokenHash(hash, this.clock.now(), this.settings.refreshReuseGraceMs, this.events),
+    await this.committed((events) =>
+      this.store.revokeByTokenHash(hash, this.clock.now(), this.settings.refreshReuseGraceMs, events),
     );
   }
 
@@ -218,8 +242,8 @@ export class SessionService {
   /** Logs out one of the caller's sessions. Unknown and foreign ids are the same not_found. */
   async revokeOwn(caller: Caller, sessionId: string): Promise<void> {
     if (!isSessionId(sessionId)) throw new ServiceError("not_found");
-    const result = await this.committed(() =>
-      this.store.revokeSession(sessionId, caller.userId, "logout", this.clock.now(), this.events),
+    const result = await this.committed((events) =>
+      this.store.revokeSession(sessionId, caller.userId, "logout", this.clock.now(), events),
     );
     if (!result) throw new ServiceError("not_found");
   }
@@ -227,8 +251,8 @@ export class SessionService {
   async revokeAllOwn(caller: Caller, keepCurrent: boolean): Promise<number> {
     const reason: RevokeReason = keepCurrent ? "logout_others" : "logout_all";
     const keep = keepCurrent ? caller.sessionId : undefined;
-    return this.committed(() =>
-      this.store.revokeUserSessions(caller.userId, reason, this.clock.now(), this.events, keep),
+    return this.committed((events) =>
+      this.store.revokeUserSessions(caller.userId, reason, this.clock.now(), events, keep),
     );
   }
 
@@ -240,19 +264,19 @@ export class SessionService {
   /** Operator revocation (reason admin). Returns whether it changed anything; not_found when unknown. */
   async revokeByAdmin(sessionId: string): Promise<boolean> {
     const result = isSessionId(sessionId)
-      ? await this.committed(() => this.store.revokeSession(sessionId, null, "admin", this.clock.now(), this.events))
+      ? await this.committed((events) => this.store.revokeSession(sessionId, null, "admin", this.clock.now(), events))
       : null;
     if (!result) throw new ServiceError("not_found");
     return result.changed;
   }
 
   async revokeUserByAdmin(userId: string): Promise<number> {
-    return this.committed(() => this.store.revokeUserSessions(userId, "admin", this.clock.now(), this.events));
+    return this.committed((events) => this.store.revokeUserSessions(userId, "admin", this.clock.now(), events));
   }
 
   /** `user.deleted`: revoke everything and refuse new sessions. Idempotent. */
   async deleteUser(userId: string): Promise<number> {
-    return this.committed(() => this.store.deleteUser(userId, this.clock.now(), this.events));
+    return this.committed((events) => this.store.deleteUser(userId, this.clock.now(), events));
   }
 
   private async pair(row: SessionRow, refreshToken: string, now: number): Promise<TokenPair> {

@@ -1,0 +1,31 @@
+/**
+ * Turns what the core reports into lifecycle log lines and metrics. Only ids, reasons and
+ * outcomes pass through here: the core never hands over a token or a hash.
+ */
+import type { SessionObserver } from "./core/ports";
+import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
+
+export function createObserver(logger: Logger, metrics: Metrics): SessionObserver {
+  return {
+    refreshed(outcome, row) {
+      metrics.refreshOutcomes.inc({ outcome });
+      if (outcome === "rotated") logger.info({ session_id: row?.sessionId }, "session rotated");
+      if (outcome === "reuse_revoked") {
+        logger.warn({ session_id: row?.sessionId, user_id: row?.userId }, "refresh token reuse detected");
+      }
+    },
+    committed(events) {
+      for (const event of events) {
+        const { session_id, user_id, reason } = event.data as { session_id: string; user_id: string; reason?: string };
+        if (event.type === "session.created") {
+          metrics.sessionsCreated.inc();
+          logger.info({ session_id, user_id }, "session created");
+        } else {
+          metrics.sessionsRevoked.inc({ reason });
+          logger.info({ session_id, user_id, reason }, "session revoked");
+        }
+      }
+    },
+  };
+}
