@@ -1,32 +1,60 @@
 /** Request and response shapes: the single source for validation and the OpenAPI document. */
 import { t } from "elysia";
+import type { ErrorCode } from "../core/errors";
+import { HTTP_STATUS } from "./errors";
 
 const Time = t.String({ format: "date-time", examples: ["2026-11-30T03:09:07.000Z"] });
 const SessionId = t.String({ format: "uuid", examples: ["019ad1c2-7a3e-7c41-9b7e-3f1f5f0d2c11"] });
 
-export const ErrorBody = t.Object(
-  {
-    error: t.String({ examples: ["invalid_grant"] }),
-    message: t.String({ examples: ["The refresh token is invalid, expired or revoked."] }),
-  },
-  { description: "Every error: a stable code and a message that never repeats submitted values." },
-);
+/** The error body naming the codes one status can carry on one route. */
+export function errorBody(...codes: ErrorCode[]) {
+  return t.Object(
+    {
+      error: codes.length === 1 ? t.Literal(codes[0]) : t.Union(codes.map((code) => t.Literal(code))),
+      message: t.String({ description: "For humans; never repeats submitted values." }),
+    },
+    { examples: [{ error: codes[0], message: "…" }], description: `Error: ${codes.join(" or ")}` },
+  );
+}
+
+/** Error responses of a route, keyed by their HTTP status, from the codes it can answer with. */
+export function errorResponses(...codes: ErrorCode[]) {
+  const byStatus: Record<number, ErrorCode[]> = {};
+  for (const code of codes) (byStatus[HTTP_STATUS[code]] ??= []).push(code);
+  return Object.fromEntries(Object.entries(byStatus).map(([status, list]) => [status, errorBody(...list)]));
+}
+
+/** What every JSON-body endpoint can answer before its handler runs. */
+export const BODY_ERRORS: ErrorCode[] = [
+  "invalid_request",
+  "payload_too_large",
+  "unsupported_media_type",
+  "unavailable",
+];
 
 /** Request bodies ignore unknown fields (CONTRACT §1); only the named ones reach the core. */
 const open = { additionalProperties: true } as const;
 
-export const CreateSessionBody = t.Object({
-  user_id: t.String({ description: "1–128 characters, no control characters.", examples: ["user-42"] }),
-  user_agent: t.Optional(t.String({ description: "Control characters removed, cut to 512 code points.", examples: ["Mozilla/5.0"] })),
-  ip: t.Optional(t.String({ description: "IPv4 or IPv6 literal; stored canonical.", examples: ["203.0.113.7"] })),
-  claims: t.Optional(
-    t.Object({}, {
-      additionalProperties: true,
-      description: "Extra access-token claims (≤ 2 KiB as JSON, no registered names).",
-      examples: [{ role: "admin" }],
-    }),
-  ),
-}, open);
+export const CreateSessionBody = t.Object(
+  {
+    user_id: t.String({ description: "1–128 characters, no control characters.", examples: ["user-42"] }),
+    user_agent: t.Optional(
+      t.String({ description: "Control characters removed, cut to 512 code points.", examples: ["Mozilla/5.0"] }),
+    ),
+    ip: t.Optional(t.String({ description: "IPv4 or IPv6 literal; stored canonical.", examples: ["203.0.113.7"] })),
+    claims: t.Optional(
+      t.Object(
+        {},
+        {
+          additionalProperties: true,
+          description: "Extra access-token claims (≤ 2 KiB as JSON, no registered names).",
+          examples: [{ role: "admin" }],
+        },
+      ),
+    ),
+  },
+  open,
+);
 
 export const RefreshBody = t.Object(
   { refresh_token: t.String({ examples: ["q3Xv…"] }), user_agent: t.Optional(t.String()), ip: t.Optional(t.String()) },
@@ -73,7 +101,12 @@ export const EmptyBody = t.Object({});
 export const JwksBody = t.Object({
   keys: t.Array(
     t.Object(
-      { kty: t.String({ examples: ["OKP"] }), kid: t.String(), alg: t.String({ examples: ["EdDSA"] }), use: t.Literal("sig") },
+      {
+        kty: t.String({ examples: ["OKP"] }),
+        kid: t.String(),
+        alg: t.String({ examples: ["EdDSA"] }),
+        use: t.Literal("sig"),
+      },
       { additionalProperties: true, description: "Public members only" },
     ),
   ),

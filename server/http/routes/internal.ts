@@ -2,7 +2,14 @@
 import { Elysia } from "elysia";
 import type { Core } from "../../open-core";
 import { requireServiceClient } from "../auth";
-import { CreateSessionBody, ErrorBody, IntrospectionBody, RefreshTokenBody, TokenPairBody } from "../models";
+import {
+  BODY_ERRORS,
+  CreateSessionBody,
+  IntrospectionBody,
+  RefreshTokenBody,
+  TokenPairBody,
+  errorResponses,
+} from "../models";
 
 const security = [{ serviceKey: [] }];
 
@@ -15,11 +22,19 @@ export const internalRoutes = (core: Core) =>
       async ({ body, set }) => {
         set.status = 201;
         set.headers["cache-control"] = "no-store";
-        return core.sessions.create({ userId: body.user_id, userAgent: body.user_agent, ip: body.ip, claims: body.claims });
+        return core.sessions.create({
+          userId: body.user_id,
+          userAgent: body.user_agent,
+          ip: body.ip,
+          claims: body.claims,
+        });
       },
       {
         body: CreateSessionBody,
-        response: { 201: TokenPairBody, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 503: ErrorBody },
+        response: {
+          201: TokenPairBody,
+          ...errorResponses(...BODY_ERRORS, "invalid_client", "user_deleted", "rate_limited"),
+        },
         detail: {
           summary: "Open a session after login",
           description: "Evicts the least recently used session beyond MAX_SESSIONS_PER_USER. Emits session.created.",
@@ -36,7 +51,7 @@ export const internalRoutes = (core: Core) =>
       },
       {
         body: RefreshTokenBody,
-        response: { 200: IntrospectionBody, 400: ErrorBody, 401: ErrorBody, 503: ErrorBody },
+        response: { 200: IntrospectionBody, ...errorResponses(...BODY_ERRORS, "invalid_client", "rate_limited") },
         detail: {
           summary: "Is this refresh token good? (RFC 7662 style, read-only)",
           tags: ["internal"],

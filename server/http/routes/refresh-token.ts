@@ -1,7 +1,7 @@
 /** Endpoints for the holder of a refresh token: rotate it, or log out with it. */
 import { Elysia } from "elysia";
 import type { Core } from "../../open-core";
-import { EmptyBody, ErrorBody, RefreshBody, RefreshTokenBody, TokenPairBody } from "../models";
+import { BODY_ERRORS, EmptyBody, RefreshBody, RefreshTokenBody, TokenPairBody, errorResponses } from "../models";
 
 export const refreshTokenRoutes = (core: Core) =>
   new Elysia({ name: "refresh-token-routes", normalize: false })
@@ -13,7 +13,7 @@ export const refreshTokenRoutes = (core: Core) =>
       },
       {
         body: RefreshBody,
-        response: { 200: TokenPairBody, 400: ErrorBody, 401: ErrorBody, 503: ErrorBody },
+        response: { 200: TokenPairBody, ...errorResponses(...BODY_ERRORS, "invalid_grant", "rate_limited") },
         detail: {
           summary: "Rotate the refresh token",
           description:
@@ -31,7 +31,7 @@ export const refreshTokenRoutes = (core: Core) =>
       },
       {
         body: RefreshTokenBody,
-        response: { 200: EmptyBody, 400: ErrorBody, 503: ErrorBody },
+        response: { 200: EmptyBody, ...errorResponses(...BODY_ERRORS) },
         detail: {
           summary: "Log out with the refresh token (RFC 7009 style)",
           description: "Answers 200 {} whether or not the token was known.",

@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Core } from "../../open-core";
 import { requireUser } from "../auth";
-import { ErrorBody, MySessionsBody, RevokedCountBody } from "../models";
+import { MySessionsBody, RevokedCountBody, errorResponses } from "../models";
 
 const security = [{ accessToken: [] }];
 
@@ -16,7 +16,7 @@ export const userRoutes = (core: Core) =>
         return { sessions: await core.sessions.listOwn(caller) };
       },
       {
-        response: { 200: MySessionsBody, 401: ErrorBody, 503: ErrorBody },
+        response: { 200: MySessionsBody, ...errorResponses("invalid_token", "unavailable") },
         detail: { summary: "My active sessions, most recently used first", tags: ["user"], security },
       },
     )
@@ -29,7 +29,7 @@ export const userRoutes = (core: Core) =>
       {
         // Other query parameters are ignored (CONTRACT §3: only the caller's own sessions, whatever the query says).
         query: t.Object({ keep_current: t.Optional(t.String({ examples: ["true"] })) }, { additionalProperties: true }),
-        response: { 200: RevokedCountBody, 401: ErrorBody, 503: ErrorBody },
+        response: { 200: RevokedCountBody, ...errorResponses("invalid_token", "unavailable") },
         detail: {
           summary: "Log out everywhere",
           description: "keep_current=true keeps the caller's own session (reason logout_others), otherwise logout_all.",
@@ -49,7 +49,7 @@ export const userRoutes = (core: Core) =>
       {
         // No uuid format here: CONTRACT §1 wants a non-UUID id to be 404 not_found (revokeOwn checks it), not a 400.
         params: t.Object({ id: t.String({ description: "The session id (a UUID)" }) }),
-        response: { 204: t.Null(), 401: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+        response: { 204: t.Null(), ...errorResponses("invalid_token", "not_found", "unavailable") },
         detail: {
           summary: "Log out one device",
           description: "204 for the caller's session, active or already ended; 404 for unknown or foreign ids alike.",

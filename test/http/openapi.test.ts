@@ -1,0 +1,104 @@
+/** The OpenAPI document cannot drift from the routes: every route, its schemas, errors, security and examples. */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { ERROR_CODES } from "../../server/core/errors";
+import { HTTP_STATUS } from "../../server/http/errors";
+import { openTestApp } from "../support/core";
+
+type Doc = {
+  paths: Record<string, Record<string, Operation>>;
+  components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+};
+type Operation = {
+  security?: Array<Record<string, string[]>>;
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  responses: Record<string, { examples?: unknown[]; content?: Record<string, { schema: Schema }> }>;
+};
+type Schema = { properties?: Record<string, Schema>; examples?: unknown[]; anyOf?: Schema[]; const?: string; $ref?: string };
+
+let t: Awaited<ReturnType<typeof openTestApp>>;
+let doc: Doc;
+beforeAll(async () => {
+  t = await openTestApp();
+  doc = (await (await t.call("GET", "/docs/json")).json()) as Doc;
+});
+afterAll(() => t.close());
+
+const openApiPath = (path: string) => path.replace(/:(\w+)/g, "{$1}");
+const documentedRoutes = () =>
+  t.app.routes.filter((route) => !route.path.startsWith("/docs")).map((r) => ({ method: r.method.toLowerCase(), path: openApiPath(r.path) }));
+
+/** The error codes a response schema allows. */
+function codesOf(schema: Schema): string[] {
+  const error = schema.properties!.error;
+  return error.anyOf ? error.anyOf.map((s) => s.const!) : [error.const!];
+}
+
+test("every route is documented and nothing else is", () => {
+  const routes = documentedRoutes();
+  expect(routes.length).toBe(11);
+  for (const { method, path } of routes) expect(doc.paths[path]?.[method]).toBeDefined();
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+  expect(documented.sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+});
+
+test("two security schemes, used by the routes that need them", () => {
+  expect(doc.components.securitySchemes.serviceKey).toMatchObject({ type: "http", scheme: "bearer" });
+  expect(doc.components.securitySchemes.accessToken).toMatchObject({ type: "http", scheme: "bearer" });
+  expect(doc.paths["/session"].post.security).toEqual([{ serviceKey: [] }]);
+  expect(doc.paths["/session/validate"].post.security).toEqual([{ serviceKey: [] }]);
+  for (const [path, method] of [["/session/me", "get"], ["/session/all", "delete"], ["/session/{id}", "delete"]]) {
+    expect(doc.paths[path][method].security).toEqual([{ accessToken: [] }]);
+  }
+  expect(doc.paths["/session/refresh"].post.security).toBeUndefined();
+});
+
+test("POST endpoints document their JSON body with an example, and every success response has a schema", () => {
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      if (method === "post") {
+        const schema = op.requestBody!.content["application/json"].schema;
+        expect(Object.keys(schema.properties!).length).toBeGreaterThan(0);
+      }
+      const success = Object.keys(op.responses).filter((status) => status.startsWith("2"));
+      expect(success.length).toBe(1);
+      if (path !== "/metrics" && success[0] !== "204") expect(op.responses[success[0]].content).toBeDefined();
+    }
+  }
+});
+
+test("error responses name their codes, each under the status the error table gives it", () => {
+  const expected: Record<string, string[]> = {
+    "post /session": ["invalid_request", "payload_too_large", "unsupported_media_type", "unavailable", "invalid_client", "user_deleted", "rate_limited"],
+    "post /session/refresh": ["invalid_request", "payload_too_large", "unsupported_media_type", "unavailable", "invalid_grant", "rate_limited"],
+    "post /session/validate": ["invalid_request", "payload_too_large", "unsupported_media_type", "unavailable", "invalid_client", "rate_limited"],
+    "post /session/revoke": ["invalid_request", "payload_too_large", "unsupported_media_type", "unavailable"],
+    "get /session/me": ["invalid_token", "unavailable"],
+    "delete /session/all": ["invalid_token", "unavailable"],
+    "delete /session/{id}": ["invalid_token", "not_found", "unavailable"],
+  };
+  for (const [route, codes] of Object.entries(expected)) {
+    const [method, path] = route.split(" ");
+    const responses = doc.paths[path][method].responses;
+    const documented: string[] = [];
+    for (const [status, response] of Object.entries(responses)) {
+      if (Number(status) < 400) continue;
+      const schema = response.content!["application/json"].schema;
+      // The swagger plugin lifts a response schema's examples onto the response object.
+      expect(response.examples ?? schema.examples).toBeDefined();
+      for (const code of codesOf(schema)) {
+        expect(ERROR_CODES).toContain(code as never);
+        expect(String(HTTP_STATUS[code as keyof typeof HTTP_STATUS])).toBe(status);
+        documented.push(code);
+      }
+    }
+    expect(documented.sort()).toEqual([...codes].sort());
+  }
+});
+
+test("request and response schemas carry examples", () => {
+  const create = doc.paths["/session"].post;
+  const body = create.requestBody!.content["application/json"].schema;
+  expect(body.properties!.user_id.examples).toBeDefined();
+  const ok = create.responses["201"].content!["application/json"].schema;
+  expect(ok.examples ?? ok.properties!.expires_in.examples).toBeDefined();
+});
