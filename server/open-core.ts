@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { PostgresStore } from "../db/postgres/store";
 import { SqliteStore } from "../db/sqlite/store";
 import { AccessTokens } from "./core/access-tokens";
 import type { Config } from "./core/config";
@@ -33,19 +34,21 @@ export interface OpenOptions {
   observer?: SessionObserver;
 }
 
-export function openStore(config: Config): SessionStore {
+/** Async because the PostgreSQL store migrates over the network before it takes requests. */
+export async function openStore(config: Config): Promise<SessionStore> {
+  if (/^postgres(ql)?:\/\//.test(config.databaseUrl)) return PostgresStore.open({ url: config.databaseUrl });
   if (config.databaseUrl.startsWith("sqlite:")) {
     const path = config.databaseUrl.slice("sqlite:".length);
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     return new SqliteStore({ path, synchronous: config.sqliteSynchronous, busyTimeoutMs: config.sqliteBusyTimeoutMs });
   }
-  throw new Error("DATABASE_URL: only sqlite: is supported by this build");
+  throw new Error("DATABASE_URL must start with sqlite:, postgres:// or postgresql://");
 }
 
 export async function openCore(config: Config, options: OpenOptions = {}): Promise<Core> {
   const clock = options.clock ?? systemClock;
   const secrets = deriveSecrets(loadSecretKey(config.secretKey, config.dataDir));
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     const keys = new KeyRing(store, secrets.keyEncryptionKey, config.jwtAlg, config.accessTokenTtlMs, clock);
     await keys.open();

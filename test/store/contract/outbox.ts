@@ -1,0 +1,80 @@
+/** The transactional outbox (write with the change, read in order, mark sent) and leases. */
+import { describe, expect, test } from "bun:test";
+import { type ContractContext, T0, create, events, failingEvents, newRow, newUser, pending } from "./fixtures";
+
+export function outboxContract(ctx: ContractContext) {
+  describe("outbox", () => {
+    test("a change writes its CloudEvents, in order, without any token hash", async () => {
+      const user = newUser();
+      const row = await create(ctx.store, user);
+      await ctx.store.revokeSession(row.sessionId, user, "logout", T0 + 7, events);
+      const rows = await ctx.store.pendingEvents(100);
+      expect(rows.map((r) => r.subject)).toEqual(["session.created", "session.revoked"]);
+      expect(rows[0]!.seq).toBeLessThan(rows[1]!.seq);
+      expect(rows.map((r) => r.sentAt)).toEqual([null, null]);
+      const [created, revoked] = rows.map((r) => JSON.parse(r.payload));
+      expect(created).toMatchObject({ specversion: "1.0", id: rows[0]!.id, type: "session.created", subject: row.sessionId });
+      expect(created.data).toEqual({
+        session_id: row.sessionId,
+        user_id: user,
+        user_agent: row.userAgent,
+        ip: row.ip,
+        created_at: new Date(T0).toISOString(),
+        expires_at: new Date(row.expiresAt).toISOString(),
+      });
+      expect(rows[0]!.createdAt).toBe(T0);
+      expect(revoked).toMatchObject({ type: "session.revoked", data: { reason: "logout", revoked_at: new Date(T0 + 7).toISOString() } });
+      expect(rows[1]!.createdAt).toBe(T0 + 7);
+      for (const r of rows) expect(r.payload).not.toContain(row.refreshTokenHash);
+    });
+
+    test("events commit or roll back with their change", async () => {
+      const user = newUser();
+      const row = newRow(user);
+      await expect(ctx.store.createSession({ row, maxSessionsPerUser: 100 }, failingEvents)).rejects.toThrow("event factory failed");
+      expect(await ctx.store.findSession(row.sessionId)).toBeNull();
+
+      const kept = await create(ctx.store, user);
+      await expect(ctx.store.revokeSession(kept.sessionId, user, "logout", T0 + 1, failingEvents)).rejects.toThrow("event factory failed");
+      await expect(ctx.store.revokeUserSessions(user, "logout_all", T0 + 1, failingEvents)).rejects.toThrow("event factory failed");
+      await expect(ctx.store.deleteUser(user, T0 + 1, failingEvents)).rejects.toThrow("event factory failed");
+      expect(await ctx.store.findActiveSession(kept.sessionId, T0 + 1)).toEqual(kept);
+      expect(await ctx.store.isUserDeleted(user)).toBe(false);
+      expect((await pending(ctx.store)).map((e) => e.type)).toEqual(["session.created"]);
+    });
+
+    test("pendingEvents pages in order; markEventsSent takes events out of it", async () => {
+      for (let i = 0; i < 5; i++) await create(ctx.store, newUser(), T0 + i);
+      const all = await ctx.store.pendingEvents(100);
+      expect(all.map((r) => r.createdAt)).toEqual([T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4]);
+      const page = await ctx.store.pendingEvents(2);
+      expect(page).toEqual(all.slice(0, 2));
+      await ctx.store.markEventsSent(page.map((r) => r.id), T0 + 50);
+      await ctx.store.markEventsSent([], T0 + 50);
+      expect(await ctx.store.pendingEvents(100)).toEqual(all.slice(2));
+      expect((await ctx.store.stats(T0 + 50)).events.pending).toBe(3);
+    });
+  });
+
+  describe("leases", () => {
+    test("exclusive until expiry, renewable by the owner, released only by the owner", async () => {
+      const s = ctx.store;
+      expect(await s.acquireLease("relay", "a", 1000, T0)).toBe(true);
+      expect(await s.acquireLease("relay", "b", 1000, T0 + 10)).toBe(false);
+      expect(await s.acquireLease("relay", "a", 1000, T0 + 500)).toBe(true); // renewed until T0 + 1500
+      expect(await s.acquireLease("relay", "b", 1000, T0 + 1499)).toBe(false);
+      expect(await s.acquireLease("relay", "b", 1000, T0 + 1500)).toBe(true); // expired: taken over
+      expect(await s.acquireLease("relay", "a", 1000, T0 + 1600)).toBe(false);
+      await s.releaseLease("relay", "a"); // not a's: no effect
+      expect(await s.acquireLease("relay", "a", 1000, T0 + 1700)).toBe(false);
+      await s.releaseLease("relay", "b");
+      expect(await s.acquireLease("relay", "a", 1000, T0 + 1700)).toBe(true);
+      expect(await s.acquireLease("other", "b", 1000, T0 + 1700)).toBe(true);
+    });
+
+    test("of many contenders at once, exactly one gets the lease", async () => {
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => ctx.store.acquireLease("relay", `owner-${i}`, 1000, T0)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+  });
+}
