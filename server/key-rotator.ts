@@ -11,9 +11,8 @@ const LEASE = "key-rotation";
 export function startKeyRotation(core: Core, config: Config, logger: Logger): () => void {
   const owner = randomUUID();
   const leadMs = config.jwksMaxAgeMs + KEY_RELOAD_MS;
-  const tick = async () => {
-    const now = core.clock.now();
-    const plan = nextRotation(
+  const plan = async (now: number) =>
+    nextRotation(
       await core.store.listSigningKeys(),
       config.jwtAlg,
       config.accessTokenTtlMs,
@@ -21,24 +20,17 @@ export function startKeyRotation(core: Core, config: Config, logger: Logger): ()
       leadMs,
       now,
     );
-    if (!plan || !(await core.store.acquireLease(LEASE, owner, leadMs, now))) return;
-    // Re-check under the lease: another instance may have rotated a moment ago.
-    if (
-      !nextRotation(
-        await core.store.listSigningKeys(),
-        config.jwtAlg,
-        config.accessTokenTtlMs,
-        config.keyRotationIntervalMs,
-        leadMs,
-        now,
-      )
-    )
-      return;
-    const row = await generateSigningKey(config.jwtAlg, core.secrets.keyEncryptionKey, now, plan.activatesAt);
+  const tick = async () => {
+    const now = core.clock.now();
+    if (!(await plan(now)) || !(await core.store.acquireLease(LEASE, owner, leadMs, now))) return;
+    // Decide again under the lease: another instance may have rotated a moment ago.
+    const next = await plan(now);
+    if (!next) return;
+    const row = await generateSigningKey(config.jwtAlg, core.secrets.keyEncryptionKey, now, next.activatesAt);
     await core.store.insertSigningKey(row);
     await core.keys.reload();
     logger.info(
-      { kid: row.kid, activates_at: new Date(plan.activatesAt).toISOString() },
+      { kid: row.kid, activates_at: new Date(next.activatesAt).toISOString() },
       "signing key rotated: next key published",
     );
   };
