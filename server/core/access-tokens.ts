@@ -51,7 +51,9 @@ export class AccessTokens {
     try {
       const { payload } = await jwtVerify(
         token,
-        (header) => {
+        async (header) => {
+          // A key rotated in elsewhere (CLI, another instance) may sign before our next reload.
+          if (!this.keys.verificationKey(header.kid)) await this.keys.reloadIfUnknown(header.kid);
           const found = this.keys.verificationKey(header.kid);
           if (!found || found.alg !== header.alg) throw new Error("unknown key");
           return found.key;

@@ -15,6 +15,8 @@ export const JWKS_CACHE_MS = 300_000;
 const EXP_LEEWAY_MS = 5_000;
 /** How often every instance re-reads the key list: keys added elsewhere are served within this. */
 export const KEY_RELOAD_MS = 5_000;
+/** How long an instance waits for another to make the first key before it makes one itself. */
+const FIRST_KEY_WAIT_MS = 10_000;
 
 export interface PublicJwk extends JWK {
   kty: string;
@@ -69,6 +71,8 @@ export class KeyRing {
   private rows: SigningKeyRow[] = [];
   private imported = new Map<string, { publicKey: CryptoKey; privateKey?: CryptoKey }>();
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** The store read that reloadIfUnknown callers share (monotonic start time, for coalescing). */
+  private freshRead: { startedAt: number; done: Promise<void> } | null = null;
 
   constructor(
     private readonly store: SessionStore,
@@ -81,9 +85,18 @@ export class KeyRing {
   /** Loads the keys and makes sure one of the configured algorithm can sign now. */
   async open(): Promise<void> {
     await this.reload();
-    if (!this.state().signer) {
+    const owner = crypto.randomUUID();
+    const deadline = this.clock.now() + FIRST_KEY_WAIT_MS;
+    while (!this.state().signer) {
+      // Instances starting together on an empty store: one makes the first key, the others wait for it,
+      // so they never serve different JWKS.
       const now = this.clock.now();
-      await this.store.insertSigningKey(await generateSigningKey(this.alg, this.kek, now, now));
+      if (now > deadline || (await this.store.acquireLease("first-signing-key", owner, FIRST_KEY_WAIT_MS, now))) {
+        await this.reload();
+        if (!this.state().signer) await this.store.insertSigningKey(await generateSigningKey(this.alg, this.kek, now, now));
+      } else {
+        await Bun.sleep(50);
+      }
       await this.reload();
     }
   }
@@ -97,6 +110,30 @@ export class KeyRing {
       }
     }
     this.rows = rows;
+  }
+
+  /**
+   * A `kid` this instance has not loaded may have been added a moment ago by `sessionctl keys
+   * rotate --now` or another instance, which may already sign with it: re-read the list now rather
+   * than at the next tick, or instances would refuse each other's tokens for up to KEY_RELOAD_MS.
+   * Callers share one read that started after they asked, so there is at most one such read at a time.
+   */
+  async reloadIfUnknown(kid: string | undefined): Promise<void> {
+    if (!kid || this.rows.some((row) => row.kid === kid)) return;
+    const asked = performance.now();
+    for (;;) {
+      const current = this.freshRead;
+      if (!current) break;
+      if (current.startedAt >= asked) return current.done;
+      await current.done.catch(() => {});
+    }
+    const read = { startedAt: performance.now(), done: this.reload() };
+    this.freshRead = read;
+    try {
+      await read.done;
+    } finally {
+      if (this.freshRead === read) this.freshRead = null;
+    }
   }
 
   startReloading(onError: (error: unknown) => void): void {

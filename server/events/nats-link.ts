@@ -23,7 +23,8 @@ export class NatsLink {
   private async open(): Promise<NatsConnection | null> {
     try {
       const nc = await connect({
-        servers: this.url,
+        // NATS_URL may list several servers of a cluster, comma-separated: nats.js wants an array.
+        servers: this.url.split(",").map((server) => server.trim()).filter(Boolean),
         name: "session-service",
         waitOnFirstConnect: true,
         maxReconnectAttempts: -1,
