@@ -1,7 +1,7 @@
 /**
  * Driver benchmark: Bun's built-in SQL client vs postgres-js, both through Drizzle and through
  * PostgresStore itself, on the hot path (findActiveByTokenHash = validate/refresh lookups, rotate =
- * refresh), plus how each behaves when the server drops every connection. Figures go into DRIVER.md.
+ * refresh), plus how each behaves when the server drops every connection. Figures go into the README (PostgreSQL).
  *
  *   bun db/postgres/bench-driver.ts            (PostgreSQL on 127.0.0.1:5432, trust auth)
  *

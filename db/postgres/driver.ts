@@ -1,7 +1,7 @@
 /**
  * The seam between the PostgreSQL store and a client library. The store speaks Drizzle's pg-core
  * only; a driver turns a URL into a pooled Drizzle database and runs drizzle's migrator for its
- * own client. Two exist so bench-driver.ts can measure them against each other (see DRIVER.md).
+ * own client. Two exist so bench-driver.ts can measure them against each other (see the README, PostgreSQL).
  */
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type * as schema from "./schema";

@@ -39,7 +39,7 @@ import { deletedUsers, leases, outbox, retiredRefreshTokens, serviceClients, ses
 
 export interface PostgresOptions {
   url: string;
-  /** Defaults to Bun's built-in client (DRIVER.md says why). */
+  /** Defaults to Bun's built-in client (the README, PostgreSQL, says why). */
   driver?: PgDriver;
   poolSize?: number;
   /** How long a statement waits for a row or advisory lock before the request answers 503. */

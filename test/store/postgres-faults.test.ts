@@ -3,7 +3,7 @@
  * ServiceError("unavailable") (never a raw driver error), several instances may migrate one database
  * at once, openStore picks this store from the URL, and the schema matches SQLite's. The faults run
  * on the store's default driver; db/postgres/bench-driver.ts puts the other one through the same
- * connection loss (see DRIVER.md).
+ * connection loss (see the README, PostgreSQL).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { SQL } from "bun";
