@@ -1,0 +1,9 @@
+/** The server's resident memory, read from /proc (what the kernel charges it, not the JS heap). */
+import { readFileSync } from "node:fs";
+
+/** VmRSS and VmHWM (peak) of a process, in MiB, from /proc/<pid>/status. */
+export function residentMemory(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+  return { rssMiB: kib("VmRSS") / 1024, peakMiB: kib("VmHWM") / 1024 };
+}

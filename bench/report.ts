@@ -1,0 +1,91 @@
+/** bench/results.md: machine, settings, ceilings, every workload's figures, scale, relay, targets. */
+import type { Results, WorkloadFigure } from "./results";
+import type { Check } from "./targets";
+
+const n0 = (x: number) => Math.round(x).toLocaleString("en");
+const ms = (x: number) => x.toFixed(1);
+const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+
+function workloadRow(f: WorkloadFigure): string {
+  const flag = f.counts ? "" : " ✗";
+  const errors = f.exhausted > 0 ? `${f.errors} (+${f.exhausted} past pool)` : String(f.errors);
+  return `| ${f.workload}${flag} | ${n0(f.rps)} | ${ms(f.p50Ms)} | ${ms(f.p99Ms)} | ${errors} | ${n0(f.ceiling)} | ${pct(f.ofCeiling)} | ${pct(f.ofFloor)} |`;
+}
+
+const WORKLOAD_HEADER = [
+  "| workload | req/s | p50 ms | p99 ms | errors | ceiling req/s | of ceiling | of HTTP floor |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|",
+];
+
+export function renderMarkdown(r: Results, checks: Check[]): string {
+  const m = r.machine;
+  const s = r.settings;
+  const out: string[] = [
+    "# Benchmark results (`bun run bench`)",
+    "",
+    `Run ${r.startedAt}, ${r.durationSeconds.toFixed(0)} s. Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB.toFixed(1)} GiB memory, Linux ${m.kernel}, Bun ${m.bun}, ${m.wrk}.`,
+    "",
+    `Settings: ${s.connections} connections, ${s.wrkThreads} wrk thread(s), ${s.warmupSeconds} s warm-up + ${s.seconds} s per workload, ` +
+      `${s.ceilingSeconds} s per in-process ceiling, one server process, LOG_LEVEL=${s.logLevel}, JWT_ALG=${s.jwtAlg}, ` +
+      "traffic only to 127.0.0.1. ✗ marks a figure that does not count (errors, or more requests than distinct tokens).",
+    "",
+    "## Ceilings",
+    "",
+    "| piece | rate |",
+    "|---|---:|",
+    `| HTTP floor (trivial Elysia POST route, wrk) | ${n0(r.ceilings.http.rps)} req/s (p50 ${ms(r.ceilings.http.p50Ms)} ms, p99 ${ms(r.ceilings.http.p99Ms)} ms) |`,
+    `| refresh-token hash (HMAC-SHA256) | ${n0(r.ceilings.hash)} /s |`,
+    `| JWT sign (${s.jwtAlg}) | ${n0(r.ceilings.sign)} /s |`,
+    `| JWT verify (${s.jwtAlg}) | ${n0(r.ceilings.verify)} /s |`,
+    ...Object.entries(r.ceilings.cas).map(([store, rate]) => `| store compare-and-swap (rotate), ${store} | ${n0(rate!)} /s |`),
+    "",
+    "Composite ceiling of a workload = 1 / Σ (pieces it needs / their rates): validate = http + 2 hash; " +
+      "me = http + verify; create = http + 2 hash + sign + CAS; refresh = http + 3 hash + sign + CAS; " +
+      "logout = http + hash + CAS; mix = (6 validate + 3 refresh + create + logout) / 11.",
+    "",
+  ];
+  for (const run of r.stores) {
+    out.push(`## ${run.label}`, "", ...WORKLOAD_HEADER, ...run.workloads.map(workloadRow), "");
+    out.push(
+      `Server memory (VmRSS): ${run.memoryIdle.rssMiB.toFixed(0)} MiB after start, ${run.memoryAfterReads.rssMiB.toFixed(0)} MiB after validate, me and refresh.`,
+      "",
+    );
+  }
+  const empty = r.stores.find((run) => run.store === "sqlite-full");
+  if (r.scale && empty) {
+    const sc = r.scale;
+    out.push(
+      `## Scale: ${n0(sc.sessions)} sessions preloaded (SQLite FULL, seeded in ${sc.seedSeconds.toFixed(1)} s)`,
+      "",
+      "| workload | empty store req/s | preloaded req/s | ratio | p99 ms preloaded |",
+      "|---|---:|---:|---:|---:|",
+      ...sc.workloads.map((f) => {
+        const base = empty.workloads.find((e) => e.workload === f.workload)!;
+        return `| ${f.workload}${f.counts ? "" : " ✗"} | ${n0(base.rps)} | ${n0(f.rps)} | ${pct(f.rps / base.rps)} | ${ms(f.p99Ms)} |`;
+      }),
+      "",
+      "| server memory | empty store | preloaded |",
+      "|---|---:|---:|",
+      `| VmRSS after start | ${empty.memoryIdle.rssMiB.toFixed(0)} MiB | ${sc.memoryIdle.rssMiB.toFixed(0)} MiB |`,
+      `| VmRSS after validate, me, refresh | ${empty.memoryAfterReads.rssMiB.toFixed(0)} MiB | ${sc.memoryAfterReads.rssMiB.toFixed(0)} MiB |`,
+      `| VmHWM (peak) | ${empty.memoryAfterReads.peakMiB.toFixed(0)} MiB | ${sc.memoryAfterReads.peakMiB.toFixed(0)} MiB |`,
+      "",
+    );
+  }
+  if (r.relay) {
+    out.push(
+      "## Outbox relay (issue 3)",
+      "",
+      `Raw JetStream publish ${n0(r.relay.rawPerSecond)} events/s; relay ${n0(r.relay.relayPerSecond)} events/s ` +
+        `(${pct(r.relay.relayPerSecond / r.relay.rawPerSecond)} of raw); logout 204 → event p50 ${ms(r.relay.latencyP50Ms)} ms, p99 ${ms(r.relay.latencyP99Ms)} ms.`,
+      "",
+    );
+  }
+  out.push("## Targets (issue 7)", "", "| check | value | target | |", "|---|---:|---:|---|");
+  for (const c of checks) out.push(`| ${c.what} | ${c.value} | ${c.target} | ${c.pass ? "met" : "**missed**"} |`);
+  out.push("");
+  if (r.notes.length > 0) out.push("## Notes", "", ...r.notes.map((note) => `- ${note}`), "");
+  out.push("![Each workload as a share of its ceiling](results.png)", "");
+  return out.join("\n");
+}
+

@@ -1,0 +1,70 @@
+/** The shape of bench/results.json; report.ts and chart.ts read only this. */
+import type { LoadResult } from "./load";
+import type { StoreKey } from "./stores";
+import type { WorkloadName } from "./workloads";
+import type { RelayFigures } from "./relay";
+
+export interface WorkloadFigure extends LoadResult {
+  workload: WorkloadName;
+  /** Composite ceiling in requests/s (see workloads.ts). */
+  ceiling: number;
+  /** rps / ceiling. */
+  ofCeiling: number;
+  /** rps / HTTP floor. */
+  ofFloor: number;
+  /** Errors and exhausted pools are 0: the figure counts. */
+  counts: boolean;
+}
+
+export interface MemoryFigure {
+  rssMiB: number;
+  peakMiB: number;
+}
+
+export interface StoreRun {
+  store: StoreKey;
+  label: string;
+  cas: number;
+  workloads: WorkloadFigure[];
+  /** The server right after its ready line, and after validate, me and refresh ran. */
+  memoryIdle: MemoryFigure;
+  memoryAfterReads: MemoryFigure;
+}
+
+export interface ScaleRun {
+  sessions: number;
+  seedSeconds: number;
+  workloads: WorkloadFigure[];
+  memoryIdle: MemoryFigure;
+  memoryAfterReads: MemoryFigure;
+}
+
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  kernel: string;
+  bun: string;
+  wrk: string;
+}
+
+export interface Results {
+  startedAt: string;
+  durationSeconds: number;
+  machine: Machine;
+  settings: {
+    seconds: number;
+    warmupSeconds: number;
+    connections: number;
+    wrkThreads: number;
+    ceilingSeconds: number;
+    logLevel: string;
+    jwtAlg: string;
+    scaleSessions: number;
+  };
+  ceilings: { http: LoadResult; hash: number; sign: number; verify: number; cas: Partial<Record<StoreKey, number>> };
+  stores: StoreRun[];
+  scale: ScaleRun | null;
+  relay: RelayFigures | null;
+  notes: string[];
+}

@@ -1,0 +1,137 @@
+/**
+ * Fast seeding straight into the store, not through HTTP: rows built as the service builds them
+ * (the refresh-token hash keyed with the test SECRET_KEY's hash key, so the tokens work against a
+ * server started with that key), written with prepared multi-row statements in big transactions.
+ */
+import { SQL } from "bun";
+import { Database } from "bun:sqlite";
+import { getTableColumns } from "drizzle-orm";
+import { sessions as pgSessions } from "../db/postgres/schema";
+import { sessions as sqliteSessions } from "../db/sqlite/schema";
+import { decodeSecretKey } from "../server/core/config";
+import type { SessionRow } from "../server/core/ports";
+import { hashSecret, mintRefreshToken } from "../server/core/refresh-tokens";
+import { deriveSecrets } from "../server/core/secrets";
+import { SECRET_KEY } from "../test/support/core";
+
+/** The server's defaults (SESSION_IDLE_TIMEOUT 14d, SESSION_MAX_LIFETIME 30d, ACCESS_TOKEN_TTL 15m). */
+const IDLE_MS = 14 * 86_400_000;
+const MAX_LIFETIME_MS = 30 * 86_400_000;
+const ACCESS_TTL_MS = 15 * 60_000;
+
+const tokenHashKey = deriveSecrets(decodeSecretKey(SECRET_KEY)!).tokenHashKey;
+
+export interface SeededSession {
+  row: SessionRow;
+  refreshToken: string;
+}
+
+/** An active session of `userId` whose current refresh token is the returned one. */
+export function newSession(userId: string, now: number): SeededSession {
+  const refreshToken = mintRefreshToken();
+  return {
+    refreshToken,
+    row: {
+      sessionId: Bun.randomUUIDv7(),
+      userId,
+      refreshTokenHash: hashSecret(tokenHashKey, refreshToken),
+      previousTokenHash: null,
+      rotationNonce: null,
+      rotatedAt: null,
+      rotationCount: 0,
+      userAgent: "Mozilla/5.0 (bench seed)",
+      ip: "192.0.2.1",
+      claims: null,
+      createdAt: now,
+      lastUsedAt: now,
+      absoluteExpiresAt: now + MAX_LIFETIME_MS,
+      expiresAt: now + Math.min(IDLE_MS, MAX_LIFETIME_MS),
+      accessExpiresAt: now + ACCESS_TTL_MS,
+      revokedAt: null,
+      revokeReason: null,
+    },
+  };
+}
+
+export interface SeedWriter {
+  /** Rows per insert call: one transaction each. */
+  readonly batch: number;
+  insert(rows: SessionRow[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Property → column name, from the Drizzle schema, so the seeder follows schema changes. */
+const columnsOf = (table: typeof sqliteSessions | typeof pgSessions) =>
+  Object.entries(getTableColumns(table)).map(([property, column]) => ({
+    property: property as keyof SessionRow,
+    name: column.name,
+  }));
+
+/**
+ * A connection of its own on the SQLite file (WAL, so a running server keeps reading). Its
+ * synchronous=OFF only loosens this connection: seeded rows need not survive a power loss.
+ * `bulk` (only while no server runs) drops the secondary indexes and builds them again at close:
+ * sorting once is several times faster than inserting random hashes into a growing B-tree.
+ */
+export function sqliteWriter(path: string, { bulk = false } = {}): SeedWriter {
+  const db = new Database(path, { strict: true });
+  db.run("PRAGMA busy_timeout = 30000");
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA synchronous = OFF");
+  // Random hashes land all over the unique index: a big page cache keeps its pages in memory.
+  db.run("PRAGMA cache_size = -262144");
+  const indexes = bulk
+    ? (db
+        .query("select name, sql from sqlite_master where type = 'index' and tbl_name = 'sessions' and sql is not null")
+        .all() as Array<{ name: string; sql: string }>)
+    : [];
+  for (const index of indexes) db.run(`drop index "${index.name}"`);
+  const columns = columnsOf(sqliteSessions);
+  const insert = db.prepare(
+    `insert into sessions (${columns.map((c) => c.name).join(",")}) values (${columns.map(() => "?").join(",")})`,
+  );
+  const insertAll = db.transaction((rows: SessionRow[]) => {
+    for (const row of rows) insert.run(...(columns.map((c) => row[c.property]) as never[]));
+  });
+  return {
+    batch: 50_000,
+    insert: async (rows) => void insertAll.immediate(rows),
+    close: async () => {
+      for (const index of indexes) db.run(index.sql);
+      db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      db.close();
+    },
+  };
+}
+
+/** Bun's SQL client, multi-row inserts of 2,000 rows (17 parameters each, under PostgreSQL's 65,535). */
+export function postgresWriter(url: string): SeedWriter {
+  const sql = new SQL({ url, max: 1 });
+  const columns = columnsOf(pgSessions);
+  const record = (row: SessionRow) => Object.fromEntries(columns.map((c) => [c.name, row[c.property]]));
+  return {
+    batch: 2_000,
+    insert: async (rows) => void (await sql`insert into sessions ${sql(rows.map(record))}`),
+    close: () => sql.close(),
+  };
+}
+
+/**
+ * Writes `count` sessions; session i belongs to userOf(i). Returns the sessions with their tokens
+ * when `keep` is true (memory: ~0.5 KiB each), otherwise an empty list.
+ */
+export async function seedSessions(
+  writer: SeedWriter,
+  count: number,
+  userOf: (i: number) => string,
+  keep: boolean,
+): Promise<SeededSession[]> {
+  const kept: SeededSession[] = [];
+  const now = Date.now();
+  for (let start = 0; start < count; start += writer.batch) {
+    const made = Array.from({ length: Math.min(writer.batch, count - start) }, (_, k) => newSession(userOf(start + k), now));
+    await writer.insert(made.map((s) => s.row));
+    if (keep) kept.push(...made);
+  }
+  return kept;
+}

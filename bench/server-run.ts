@@ -1,0 +1,20 @@
+/**
+ * The real server (test/support/server.ts startServer: `bun server/main.ts` with the test
+ * SECRET_KEY and service key) on one store, with the benchmark's settings added.
+ */
+import { startServer, type RunningServer } from "../test/support/server";
+import { residentMemory } from "./memory";
+import type { MemoryFigure } from "./results";
+import { settings } from "./settings";
+import type { StoreTarget } from "./stores";
+
+export async function startBenchServer(target: StoreTarget): Promise<RunningServer> {
+  const env: Record<string, string> = { ...target.env, LOG_LEVEL: settings.logLevel, JWT_ALG: settings.jwtAlg };
+  // BUN_OPTIONS passes flags to the `bun` that startServer spawns.
+  if (settings.cpuProfileDir) {
+    env.BUN_OPTIONS = `--cpu-prof --cpu-prof-md --cpu-prof-dir=${settings.cpuProfileDir} --cpu-prof-name=${target.key}-${Date.now()}`;
+  }
+  return startServer(target.dir, env, 60_000);
+}
+
+export const memoryOf = (server: RunningServer): MemoryFigure => residentMemory(server.proc.pid);

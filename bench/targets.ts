@@ -1,0 +1,84 @@
+/** The targets of issue 7, checked against one run's results. */
+import type { Results, WorkloadFigure } from "./results";
+
+export interface Check {
+  what: string;
+  value: string;
+  target: string;
+  pass: boolean;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+/** Resident memory may differ by this much between the empty and the 1M store and still count as flat. */
+const MEMORY_TOLERANCE = 1.25;
+
+export function checkTargets(results: Results): Check[] {
+  const checks: Check[] = [];
+  for (const run of results.stores) {
+    const full = run.store === "sqlite-full";
+    for (const f of run.workloads) {
+      const what = `${run.label} ${f.workload}`;
+      if (!f.counts) checks.push({ what: `${what}: no errors`, value: `${f.errors} errors, ${f.exhausted} past pool`, target: "0", pass: false });
+      checks.push({ what: `${what}: p99`, value: `${f.p99Ms.toFixed(1)} ms`, target: "< 25 ms", pass: f.p99Ms < 25 });
+      // The ratio targets are set for SQLite with synchronous=FULL, the default store.
+      if (full && (f.workload === "validate" || f.workload === "me")) {
+        checks.push({ what: `${what}: of HTTP floor`, value: pct(f.ofFloor), target: "≥ 60 %", pass: f.counts && f.ofFloor >= 0.6 });
+      }
+      if (full && (f.workload === "refresh" || f.workload === "create")) {
+        checks.push({ what: `${what}: of ceiling`, value: pct(f.ofCeiling), target: "≥ 70 %", pass: f.counts && f.ofCeiling >= 0.7 });
+      }
+    }
+  }
+  const empty = results.stores.find((r) => r.store === "sqlite-full");
+  if (results.scale && empty) {
+    const n = results.scale.sessions.toLocaleString("en");
+    for (const f of results.scale.workloads) {
+      const base = empty.workloads.find((e) => e.workload === f.workload) as WorkloadFigure;
+      const ratio = f.rps / base.rps;
+      checks.push({ what: `${n} sessions ${f.workload}: of empty store`, value: pct(ratio), target: "≥ 80 %", pass: f.counts && base.counts && ratio >= 0.8 });
+    }
+    const grew = results.scale.memoryAfterReads.rssMiB / empty.memoryAfterReads.rssMiB;
+    checks.push({
+      what: `${n} sessions: resident memory vs empty store`,
+      value: `${results.scale.memoryAfterReads.rssMiB.toFixed(0)} vs ${empty.memoryAfterReads.rssMiB.toFixed(0)} MiB`,
+      target: `≤ ${MEMORY_TOLERANCE}×`,
+      pass: grew <= MEMORY_TOLERANCE,
+    });
+  }
+  return checks;
+}
+
+/** A workload's target as a share of its own composite ceiling (for the chart), or null without one. */
+export function targetOfCeiling(f: WorkloadFigure): number | null {
+  if (f.workload === "refresh" || f.workload === "create") return 0.7;
+  // 60 % of the floor; ofCeiling / ofFloor = floor / ceiling.
+  if (f.workload === "validate" || f.workload === "me") return (0.6 * f.ofCeiling) / f.ofFloor;
+  return null;
+}
+
+/**
+ * Targets that the measured ceilings already rule out: a workload whose composite ceiling lies
+ * below 60 % of the HTTP floor cannot reach that share however lean the service is.
+ */
+export function unreachableTargets(results: Results): string[] {
+  const full = results.stores.find((r) => r.store === "sqlite-full");
+  if (!full) return [];
+  // Little's law for a closed loop: mean latency = connections / throughput. Below this many
+  // requests/s even the mean, let alone p99, is over 25 ms.
+  const p99Floor = results.settings.connections / 0.025;
+  const slow = full.workloads
+    .filter((f) => f.ceiling < p99Floor)
+    .map(
+      (f) =>
+        `${f.workload}: its composite ceiling (${Math.round(f.ceiling)} req/s) is below ${Math.round(p99Floor)} req/s, the rate at which ` +
+        `${results.settings.connections} connections see a mean latency of 25 ms, so p99 < 25 ms cannot be met at that concurrency.`,
+    );
+  return full.workloads
+    .filter((f) => (f.workload === "validate" || f.workload === "me") && f.ceiling < 0.6 * results.ceilings.http.rps)
+    .map(
+      (f) =>
+        `${f.workload}: its composite ceiling (${Math.round(f.ceiling)} req/s) is ${(100 * (f.ceiling / results.ceilings.http.rps)).toFixed(0)} % of the HTTP floor, ` +
+        "so the 60 % target is out of reach unless a piece of it (e.g. JWT verification) gets cheaper or is skipped.",
+    )
+    .concat(slow);
+}
