@@ -14,6 +14,20 @@ export const REDACT_PATHS = [
   "req.headers.authorization",
 ];
 
+/**
+ * The server logs to stdout without blocking the event loop: a blocking write per request line
+ * cost a fifth of the CPU of a cheap request. Lines are written as soon as the previous write is
+ * done (no minimum buffer), so an idle server's lines appear at once; call flushLogs before exit.
+ */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { service: "session-service" }, redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, destination);
+  const options = {
+    level,
+    base: { service: "session-service" },
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+  };
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
+}
+
+export function flushLogs(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
 }

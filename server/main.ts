@@ -4,7 +4,7 @@ import { startEvents } from "./events";
 import { createApp } from "./http/app";
 import { serve, type Serving } from "./http/serve";
 import { startKeyRotation } from "./key-rotator";
-import { createLogger } from "./logger";
+import { createLogger, flushLogs } from "./logger";
 import { Metrics } from "./metrics";
 import { createObserver } from "./observer";
 import { openCore } from "./open-core";
@@ -56,6 +56,7 @@ async function shutdown(signal: string) {
   await events.stop();
   await core.close();
   logger.info("stopped");
+  await flushLogs(logger);
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

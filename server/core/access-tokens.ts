@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { ServiceError } from "./errors";
 import type { SessionRow } from "./ports";
 import type { KeyRing } from "./signing-keys";
+import { VerifiedTokens } from "./verified-tokens";
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -20,6 +21,8 @@ export interface AccessClaims {
 const EXP_LEEWAY_S = 5;
 
 export class AccessTokens {
+  private readonly verified = new VerifiedTokens();
+
   constructor(
     private readonly keys: KeyRing,
     private readonly settings: AccessTokenSettings,
@@ -48,8 +51,14 @@ export class AccessTokens {
 
   /** The verified claims, or invalid_token. Does not look at the session; the caller does. */
   async verify(token: string, now: number): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known) {
+      const fresh = now < (known.exp + EXP_LEEWAY_S) * 1000 && this.keys.verificationKey(known.kid) !== null;
+      if (fresh) return { sub: known.sub, sid: known.sid, exp: known.exp };
+      this.verified.delete(token);
+    }
     try {
-      const { payload } = await jwtVerify(
+      const { payload, protectedHeader } = await jwtVerify(
         token,
         async (header) => {
           // A key rotated in elsewhere (CLI, another instance) may sign before our next reload.
@@ -68,7 +77,9 @@ export class AccessTokens {
         },
       );
       if (typeof payload.sub !== "string" || typeof payload.sid !== "string") throw new Error("bad claims");
-      return { sub: payload.sub, sid: payload.sid, exp: payload.exp! };
+      const claims = { sub: payload.sub, sid: payload.sid, exp: payload.exp! };
+      this.verified.add(token, { ...claims, kid: protectedHeader.kid! });
+      return claims;
     } catch {
       throw new ServiceError("invalid_token");
     }
