@@ -42,6 +42,7 @@ import type {
 } from "../../server/core/ports";
 import type { CloudEvent } from "../../server/core/events";
 import { toUnavailable } from "./errors";
+import { GroupCommit } from "./group-commit";
 import { applyMigrations } from "./migrate";
 import * as schema from "./schema";
 import { deletedUsers, leases, outbox, retiredRefreshTokens, serviceClients, sessions, signingKeys } from "./schema";
@@ -67,12 +68,14 @@ export class SqliteStore implements SessionStore {
   readonly client: Database;
   readonly db;
   private readonly q;
+  private readonly commits: GroupCommit;
 
   constructor(options: SqliteOptions) {
     this.client = openSqlite(options);
     this.db = drizzle(this.client, { schema });
     applyMigrations(this.db);
     this.q = this.prepare();
+    this.commits = new GroupCommit(this.client);
   }
 
   private prepare() {
@@ -183,12 +186,8 @@ export class SqliteStore implements SessionStore {
   }
 
   /** One synchronous BEGIN IMMEDIATE transaction; store failures become `unavailable`. */
-  private write<T>(body: () => T): T {
-    try {
-      return this.db.transaction(body, { behavior: "immediate" });
-    } catch (error) {
-      throw toUnavailable(error);
-    }
+  private write<T>(body: () => T): Promise<T> {
+    return this.commits.run(body);
   }
 
   private read<T>(body: () => T): T {
@@ -438,7 +437,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async insertSigningKey(row: SigningKeyRow) {
-    this.write(() => this.db.insert(signingKeys).values(row).run());
+    await this.write(() => this.db.insert(signingKeys).values(row).run());
   }
 
   async retireSigningKey(kid: string, now: number) {
@@ -490,7 +489,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async releaseLease(name: string, owner: string) {
-    this.write(() =>
+    await this.write(() =>
       this.db
         .delete(leases)
         .where(and(eq(leases.name, name), eq(leases.owner, owner)))
@@ -506,12 +505,12 @@ export class SqliteStore implements SessionStore {
 
   async markEventsSent(ids: string[], now: number) {
     if (ids.length === 0) return;
-    this.write(() => this.db.update(outbox).set({ sentAt: now }).where(inArray(outbox.id, ids)).run());
+    await this.write(() => this.db.update(outbox).set({ sentAt: now }).where(inArray(outbox.id, ids)).run());
   }
 
   async checkWritable() {
     // Taking the write lock proves the file is writable and not locked past the busy timeout.
-    this.write(() => this.db.run(sql`update signing_keys set kid = kid where 0`));
+    await this.write(() => this.db.run(sql`update signing_keys set kid = kid where 0`));
   }
 
   async close() {
