@@ -9,6 +9,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { databaseOf } from "../db/postgres/driver";
 import { bunSqlDriver } from "../db/postgres/drivers/bun-sql";
+import { isRedisUrl } from "../db/redis/options";
 import { applyMigrations as applyPostgresMigrations } from "../db/postgres/migrate";
 import { applyMigrations as applySqliteMigrations } from "../db/sqlite/migrate";
 import { openSqlite } from "../db/sqlite/store";
@@ -47,5 +48,7 @@ async function migratePostgres(url: string): Promise<number> {
 /** How many migrations this call applied (0: the schema was already up to date). */
 export async function migrateStore(config: Config): Promise<number> {
   if (config.databaseUrl.startsWith("sqlite:")) return migrateSqlite(config);
+  // Redis has no schema to migrate; the store checks its data layout version when it opens.
+  if (isRedisUrl(config.databaseUrl)) return 0;
   return migratePostgres(config.databaseUrl);
 }

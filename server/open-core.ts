@@ -5,6 +5,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { PostgresStore } from "../db/postgres/store";
+import { isRedisUrl } from "../db/redis/options";
+import { RedisStore } from "../db/redis/store";
 import { SqliteStore } from "../db/sqlite/store";
 import { AccessTokens } from "./core/access-tokens";
 import type { Config } from "./core/config";
@@ -37,12 +39,13 @@ export interface OpenOptions {
 /** Async because the PostgreSQL store migrates over the network before it takes requests. */
 export async function openStore(config: Config): Promise<SessionStore> {
   if (/^postgres(ql)?:\/\//.test(config.databaseUrl)) return PostgresStore.open({ url: config.databaseUrl });
+  if (isRedisUrl(config.databaseUrl)) return RedisStore.open({ url: config.databaseUrl });
   if (config.databaseUrl.startsWith("sqlite:")) {
     const path = config.databaseUrl.slice("sqlite:".length);
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     return new SqliteStore({ path, synchronous: config.sqliteSynchronous, busyTimeoutMs: config.sqliteBusyTimeoutMs });
   }
-  throw new Error("DATABASE_URL must start with sqlite:, postgres:// or postgresql://");
+  throw new Error("DATABASE_URL must start with sqlite:, postgres://, postgresql://, redis:// or rediss://");
 }
 
 export async function openCore(config: Config, options: OpenOptions = {}): Promise<Core> {

@@ -76,8 +76,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const port = integer("PORT", "3000", 0, 65535);
   const host = get("HOST", "0.0.0.0");
   const databaseUrl = get("DATABASE_URL", "sqlite:./data/sessions.db");
-  if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(databaseUrl)) {
-    errors.push("DATABASE_URL must start with sqlite: or postgres://");
+  if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/|redis:\/\/|rediss:\/\/)/.test(databaseUrl)) {
+    errors.push("DATABASE_URL must start with sqlite:, postgres://, redis:// or rediss://");
   }
 
   const natsUrl = env.NATS_URL ? env.NATS_URL : null;

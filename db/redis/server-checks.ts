@@ -1,0 +1,39 @@
+/**
+ * What the store checks once when it opens: the data layout version of what Redis holds, and an
+ * eviction policy that cannot lose data.
+ */
+import { ServiceError } from "../../server/core/errors";
+import type { RedisConnection } from "./connection";
+import type { Keys } from "./keys";
+
+/** The data layout this code reads and writes (keys.ts, lua/prelude.lua). */
+export const LAYOUT_VERSION = "1";
+
+export async function checkServer(connection: RedisConnection, keys: Keys): Promise<void> {
+  await connection.send("SET", [keys.layout, LAYOUT_VERSION, "NX"]);
+  const layout = await connection.send("GET", [keys.layout]);
+  if (layout !== LAYOUT_VERSION) {
+    throw new Error(`Redis holds session data of layout ${String(layout)}; this version reads layout ${LAYOUT_VERSION}`);
+  }
+  await refuseEvictingEverything(connection);
+}
+
+/**
+ * Under an allkeys-* eviction policy Redis may drop outbox rows and deleted-user marks when memory
+ * runs short: events would be lost and deleted users could sign in again. Refuse to start on it.
+ * (noeviction is what README-redis.md asks for; where CONFIG is not allowed, nothing is checked.)
+ */
+async function refuseEvictingEverything(connection: RedisConnection): Promise<void> {
+  let policy: unknown;
+  try {
+    policy = await connection.send("CONFIG", ["GET", "maxmemory-policy"]);
+  } catch (error) {
+    if (error instanceof ServiceError) throw error;
+    return;
+  }
+  const value = Array.isArray(policy) ? policy[1] : (policy as Record<string, unknown> | null)?.["maxmemory-policy"];
+  if (typeof value === "string" && value.startsWith("allkeys-")) {
+    throw new Error(`Redis evicts any key under memory pressure (maxmemory-policy ${value}); the session store needs noeviction`);
+  }
+}
+

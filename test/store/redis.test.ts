@@ -1,0 +1,21 @@
+/**
+ * The store contract on Redis, on logical database 15 of 127.0.0.1:6379, flushed before each test
+ * and after the suite. Redis-only behaviour (lost connections, TTLs, the real server on Redis) is
+ * in redis-faults.test.ts and redis-server.test.ts.
+ */
+import { RedisStore } from "../../db/redis/store";
+import { REDIS_TEST_URL, flushTestRedis } from "../support/redis";
+import { storeContract } from "./contract";
+
+storeContract("redis", {
+  async setup() {
+    await flushTestRedis();
+  },
+  async open() {
+    await flushTestRedis();
+    return RedisStore.open({ url: REDIS_TEST_URL });
+  },
+  async teardown() {
+    await flushTestRedis();
+  },
+});
