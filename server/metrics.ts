@@ -20,6 +20,25 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  /** Label children by route, method and status: prom-client hashes a label object on every call otherwise. */
+  private readonly requestChildren = new Map<
+    string,
+    { count: { inc(): void }; duration: { observe(v: number): void } }
+  >();
+
+  recordRequest(route: string, method: string, status: number, seconds: number): void {
+    const key = `${route} ${method} ${status}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      const labels = { route, method, status: String(status) };
+      child = { count: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
+      this.requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.duration.observe(seconds);
+    if (status === 503) this.storeUnavailable.inc();
+  }
+
   readonly storeUnavailable = new Counter({
     name: "store_unavailable_total",
     help: "Requests answered 503 because the store could not be used",

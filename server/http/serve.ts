@@ -8,6 +8,8 @@ import type { Metrics } from "../metrics";
 import { routeOf } from "../metrics";
 import type { App } from "./app";
 
+/** Methods as metric labels; anything else a client invents is counted as OTHER, keeping labels bounded. */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface ServeOptions {
@@ -32,7 +34,16 @@ export interface Serving {
   drain(maxMs?: number): Promise<void>;
 }
 
+/** The path of an absolute request URL, without parsing the whole URL. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const query = url.indexOf("?", start);
+  return url.slice(start, query === -1 ? undefined : query);
+}
+
 export function serve(app: App, { port, hostname, logger, metrics }: ServeOptions): Serving {
+  // Elysia's `fetch` is a getter that compiles the router each time it is read: read it once.
+  const handleRequest = app.fetch;
   let inFlight = 0;
   let lastArrival = 0;
   let draining = false;
@@ -54,27 +65,31 @@ export function serve(app: App, { port, hostname, logger, metrics }: ServeOption
     const started = performance.now();
     const offered = request.headers.get("x-request-id");
     const requestId = offered && SANE_REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
-    const response = await app.fetch(request);
+    const response = await handleRequest(request);
     response.headers.set("x-request-id", requestId);
     if (draining) response.headers.set("connection", "close");
     const ms = performance.now() - started;
-    const route = routeOf(new URL(request.url).pathname);
-    const labels = { route, method: request.method, status: String(response.status) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, ms / 1000);
-    if (response.status === 503) metrics.storeUnavailable.inc();
-    logger.info(
-      {
-        req_id: requestId,
-        method: request.method,
-        route,
-        status: response.status,
-        ms: Math.round(ms * 10) / 10,
-        remote: server.requestIP(request)?.address,
-        user_agent: request.headers.get("user-agent") ?? undefined,
-      },
-      "request",
+    const route = routeOf(pathOf(request.url));
+    metrics.recordRequest(
+      route,
+      KNOWN_METHODS.has(request.method) ? request.method : "OTHER",
+      response.status,
+      ms / 1000,
     );
+    if (logger.isLevelEnabled("info")) {
+      logger.info(
+        {
+          req_id: requestId,
+          method: request.method,
+          route,
+          status: response.status,
+          ms: Math.round(ms * 10) / 10,
+          remote: server.requestIP(request)?.address,
+          user_agent: request.headers.get("user-agent") ?? undefined,
+        },
+        "request",
+      );
+    }
     return response;
   }
 
