@@ -57,6 +57,10 @@ export interface SqliteOptions {
 const p = sql.placeholder;
 const active = (now: number | Placeholder) => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now as number));
 
+/** Most recently used first (the order of /session/me; eviction takes from the end). */
+const byRecentUse = (rows: SessionRow[]) =>
+  rows.sort((a, b) => b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt);
+
 export function openSqlite(options: SqliteOptions): Database {
   const client = new Database(options.path, { create: true, strict: true });
   client.run(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeoutMs)}`);
@@ -189,8 +193,9 @@ export class SqliteStore implements SessionStore {
       activeById: this.client.prepare<SessionRow, [string, number]>(
         `select ${select} from sessions where session_id = ?1 and ${live}`,
       ),
+      // Unordered: SQLite sorts this with a temporary B-tree that cost several times the query; see byRecentUse.
       activeOfUser: this.client.prepare<SessionRow, [string, number]>(
-        `select ${select} from sessions where user_id = ?1 and ${live} order by last_used_at desc, created_at desc`,
+        `select ${select} from sessions where user_id = ?1 and ${live}`,
       ),
     };
   }
@@ -228,7 +233,7 @@ export class SqliteStore implements SessionStore {
       if (this.q.isDeleted.get({ userId: row.userId })) return null;
       const evicted: SessionRow[] = [];
       if (maxSessionsPerUser > 0) {
-        const live = this.hot.activeOfUser.all(row.userId, row.createdAt);
+        const live = byRecentUse(this.hot.activeOfUser.all(row.userId, row.createdAt));
         // Least recently used last in this order: evict from the end.
         for (const old of live.slice(maxSessionsPerUser - 1).reverse()) {
           const revoked = this.revokeRow(old.sessionId, "session_limit", row.createdAt, events);
@@ -357,7 +362,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async listActiveSessions(userId: string, now: number) {
-    return this.read(() => this.hot.activeOfUser.all(userId, now));
+    return this.read(() => byRecentUse(this.hot.activeOfUser.all(userId, now)));
   }
 
   async listSessions(filter: SessionFilter, now: number) {
