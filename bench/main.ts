@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   for (const key of stores) {
     const rate = await withTarget(key, async (t) => {
       await (await t.open()).close(); // migrations before seeding
-      return casRate(t, settings.ceilingSeconds, key === "postgres" ? POSTGRES_POOL : 1);
+      return casRate(t, settings.ceilingSeconds, key === "postgres" ? POSTGRES_POOL : settings.connections);
     });
     if (rate !== null) cas[key] = rate;
   }
