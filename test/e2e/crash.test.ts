@@ -4,22 +4,16 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Database } from "bun:sqlite";
-import { rmSync } from "node:fs";
-import { tempDir } from "../support/core";
+import { TempDirs } from "../support/core";
 import { client, openDbReadOnly, refreshTokenHash, rotatedToken, ServerPool, type Pair } from "../support/server";
 
 const pool = new ServerPool();
-const dirs: string[] = [];
+const dirs = new TempDirs("session-crash-");
+const newDir = () => dirs.make();
 afterAll(async () => {
   await pool.killAll();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.removeAll();
 });
-
-function newDir() {
-  const dir = tempDir("session-crash-");
-  dirs.push(dir);
-  return dir;
-}
 
 async function open(url: string, userId: string): Promise<Pair> {
   const res = await client(url).create({ user_id: userId });

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { SqliteStore } from "../../db/sqlite/store";
 import { openTestApp, serviceAuth, tempDir } from "../support/core";
 import { client, openDbReadOnly, ServerPool, type Pair } from "../support/server";
+import { expectUnavailable } from "../support/http";
 
 const pool = new ServerPool();
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -27,14 +28,6 @@ const bulky = (userId: string) => ({
   user_agent: "u".repeat(512),
   claims: { blob: "c".repeat(1900) },
 });
-
-async function expectUnavailable(res: Response) {
-  expect(res.status).toBe(503);
-  expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
-  const body = (await res.json()) as Record<string, unknown>;
-  expect(body.error).toBe("unavailable");
-  expect(Object.keys(body).sort()).toEqual(["error", "message"]);
-}
 
 function dump(db: Database): string {
   return JSON.stringify(

@@ -4,22 +4,16 @@
  * requests split over two processes sharing one SQLite file.
  */
 import { afterAll, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
-import { tempDir } from "../support/core";
+import { TempDirs } from "../support/core";
 import { client, openDbReadOnly, refreshTokenHash, ServerPool, type Pair } from "../support/server";
 
 const pool = new ServerPool();
-const dirs: string[] = [];
+const dirs = new TempDirs("session-race-");
+const newDir = () => dirs.make();
 afterAll(async () => {
   await pool.killAll();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.removeAll();
 });
-
-function newDir() {
-  const dir = tempDir("session-race-");
-  dirs.push(dir);
-  return dir;
-}
 
 const CONCURRENCY = 20;
 

@@ -11,6 +11,7 @@ import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
 import { client, dbFile, openDbReadOnly, ServerPool, type Pair, type RunningServer } from "../support/server";
+import { expectUnavailable } from "../support/http";
 
 const pool = new ServerPool();
 const dir = tempDir("session-locked-");
@@ -33,14 +34,6 @@ function dump(): string {
   } finally {
     db.close();
   }
-}
-
-async function expectUnavailable(res: Response) {
-  expect(res.status).toBe(503);
-  expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
-  const body = (await res.json()) as Record<string, unknown>;
-  expect(body.error).toBe("unavailable");
-  expect(Object.keys(body).sort()).toEqual(["error", "message"]);
 }
 
 async function pairOf(res: Response, status: number): Promise<Pair> {

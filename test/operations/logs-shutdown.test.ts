@@ -1,19 +1,14 @@
 /** Request logs with request ids, log levels, and a clean SIGTERM under load, against the real server. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
-import { SERVICE_KEY, tempDir } from "../support/core";
+import { SERVICE_KEY, TempDirs } from "../support/core";
 import { client, openDbReadOnly, ServerPool, type Pair } from "../support/server";
 
 const pool = new ServerPool();
-const dirs: string[] = [];
-const dir = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
+const dirs = new TempDirs();
+const dir = () => dirs.make();
 afterAll(async () => {
   await pool.killAll();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.removeAll();
 });
 
 const logLines = (logs: string) =>

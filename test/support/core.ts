@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type Config } from "../../server/core/config";
-import type { Clock } from "../../server/core/ports";
+import type { Clock, SigningKeyRow } from "../../server/core/ports";
 import { createApp } from "../../server/http/app";
 import { createLogger } from "../../server/logger";
 import { openCore, type Core } from "../../server/open-core";
@@ -23,6 +23,35 @@ export class FakeClock implements Clock {
 
 export function tempDir(prefix = "session-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A signing-key row for pure key-state tests (no real key material). */
+export const signingKeyRow = (kid: string, activatesAt: number, extra: Partial<SigningKeyRow> = {}): SigningKeyRow => ({
+  kid,
+  alg: "EdDSA",
+  publicJwk: "{}",
+  privateKeyEncrypted: "",
+  createdAt: activatesAt,
+  activatesAt,
+  retiredAt: null,
+  ...extra,
+});
+
+/** Temporary folders made by one test file, removed together in its afterAll. */
+export class TempDirs {
+  private readonly made: string[] = [];
+
+  constructor(private readonly prefix = "session-test-") {}
+
+  make(): string {
+    const dir = tempDir(this.prefix);
+    this.made.push(dir);
+    return dir;
+  }
+
+  removeAll(): void {
+    for (const dir of this.made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A full Config from settings, as the server would parse them. */
@@ -63,7 +92,11 @@ export async function openTestCore(env: Record<string, string> = {}, clock = new
 export async function openTestApp(env: Record<string, string> = {}, clock = new FakeClock()) {
   const testCore = await openTestCore(env, clock);
   const app = createApp(testCore.core, { logger: createLogger("silent") });
-  const call = (method: string, path: string, init: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}) => {
+  const call = (
+    method: string,
+    path: string,
+    init: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  ) => {
     const headers: Record<string, string> = { ...init.headers };
     let body: string | undefined = init.rawBody;
     if (init.body !== undefined) {

@@ -6,7 +6,10 @@ import { openTestApp, serviceAuth } from "./core";
 
 export type TestApp = Awaited<ReturnType<typeof openTestApp>>;
 
-export async function openSession(t: TestApp, body: Record<string, unknown> = { user_id: "alice" }): Promise<TokenPair> {
+export async function openSession(
+  t: TestApp,
+  body: Record<string, unknown> = { user_id: "alice" },
+): Promise<TokenPair> {
   const res = await t.call("POST", "/session", { body, headers: serviceAuth });
   expect(res.status).toBe(201);
   return (await res.json()) as TokenPair;
@@ -26,7 +29,12 @@ export async function snapshot(core: Core): Promise<string> {
  * Asserts status and error code, that the body is exactly {error, message}, and that none of the
  * submitted values appears in it.
  */
-export async function expectError(res: Response, status: number, code: string, submitted: string[] = []): Promise<string> {
+export async function expectError(
+  res: Response,
+  status: number,
+  code: string,
+  submitted: string[] = [],
+): Promise<string> {
   const text = await res.text();
   expect(res.status).toBe(status);
   const body = JSON.parse(text);
@@ -40,6 +48,12 @@ export async function expectError(res: Response, status: number, code: string, s
   }
   expect(text).not.toMatch(/\bat .+:\d+:\d+/); // no stack trace
   return text;
+}
+
+/** 503 unavailable with a numeric Retry-After and the plain error body. */
+export async function expectUnavailable(res: Response): Promise<void> {
+  expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+  await expectError(res, 503, "unavailable");
 }
 
 /** The JSON body of a response, untyped (tests assert its shape). */

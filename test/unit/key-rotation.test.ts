@@ -1,17 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { nextRotation } from "../../server/core/key-rotation";
-import type { SigningKeyRow } from "../../server/core/ports";
+import { signingKeyRow } from "../support/core";
 
-const key = (kid: string, activatesAt: number, extra: Partial<SigningKeyRow> = {}): SigningKeyRow => ({
-  kid,
-  alg: "EdDSA",
-  publicJwk: "{}",
-  privateKeyEncrypted: "",
-  createdAt: activatesAt,
-  activatesAt,
-  retiredAt: null,
-  ...extra,
-});
+const key = signingKeyRow;
 
 const TTL = 900_000;
 const INTERVAL = 30 * 86_400_000;
@@ -23,7 +14,9 @@ describe("nextRotation", () => {
   });
 
   test("publishes the next key `lead` before it is due, activating exactly when due", () => {
-    expect(nextRotation([key("a", 0)], "EdDSA", TTL, INTERVAL, LEAD, INTERVAL - LEAD)).toEqual({ activatesAt: INTERVAL });
+    expect(nextRotation([key("a", 0)], "EdDSA", TTL, INTERVAL, LEAD, INTERVAL - LEAD)).toEqual({
+      activatesAt: INTERVAL,
+    });
   });
 
   test("late (instances were down): still published a full lead before it signs", () => {

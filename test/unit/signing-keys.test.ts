@@ -2,19 +2,10 @@
 import { expect, test } from "bun:test";
 import type { SigningKeyRow } from "../../server/core/ports";
 import { JWKS_CACHE_MS, keyState } from "../../server/core/signing-keys";
-import { openTestCore } from "../support/core";
+import { openTestCore, signingKeyRow } from "../support/core";
 
 const TTL = 900_000;
-const row = (kid: string, activatesAt: number, extra: Partial<SigningKeyRow> = {}): SigningKeyRow => ({
-  kid,
-  alg: "EdDSA",
-  publicJwk: "{}",
-  privateKeyEncrypted: "",
-  createdAt: activatesAt,
-  activatesAt,
-  retiredAt: null,
-  ...extra,
-});
+const row = signingKeyRow;
 const kids = (rows: SigningKeyRow[]) => rows.map((r) => r.kid).sort();
 
 test("a single key signs and is published", () => {
@@ -79,7 +70,8 @@ test.each(["ES256", "RS256"])("JWT_ALG=%s signs with that algorithm; JWKS withou
     for (const key of t.core.keys.jwks().keys) {
       for (const member of ["d", "p", "q", "dp", "dq", "qi"]) expect(key).not.toHaveProperty(member);
     }
-    if (alg === "RS256") expect(Buffer.from(t.core.keys.jwks().keys[0].n!, "base64url").length * 8).toBeGreaterThanOrEqual(2048);
+    if (alg === "RS256")
+      expect(Buffer.from(t.core.keys.jwks().keys[0].n!, "base64url").length * 8).toBeGreaterThanOrEqual(2048);
     expect((await t.core.sessions.authenticate(pair.access_token)).sessionId).toBe(pair.session_id);
   } finally {
     await t.close();
