@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { HybridStore } from "../db/hybrid/store";
 import { PostgresStore } from "../db/postgres/store";
 import { isRedisUrl } from "../db/redis/options";
 import { RedisStore } from "../db/redis/store";
@@ -38,6 +39,12 @@ export interface OpenOptions {
 
 /** Async because the PostgreSQL store migrates over the network before it takes requests. */
 export async function openStore(config: Config): Promise<SessionStore> {
+  const sql = await openBaseStore(config);
+  // Hybrid mode: SQL stays the record, Redis caches the two hot reads (db/hybrid/store.ts).
+  return config.redisUrl ? new HybridStore(sql, { redisUrl: config.redisUrl, cacheTtlMs: config.redisCacheTtlMs }) : sql;
+}
+
+async function openBaseStore(config: Config): Promise<SessionStore> {
   if (/^postgres(ql)?:\/\//.test(config.databaseUrl)) return PostgresStore.open({ url: config.databaseUrl });
   if (isRedisUrl(config.databaseUrl)) return RedisStore.open({ url: config.databaseUrl });
   if (config.databaseUrl.startsWith("sqlite:")) {

@@ -13,6 +13,10 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  /** REDIS_URL: a read cache in front of the SQL store (hybrid mode, db/hybrid), or null. */
+  redisUrl: string | null;
+  /** REDIS_CACHE_TTL (default 2s): how long a cache entry may serve a copy of SQL state. */
+  redisCacheTtlMs: number;
   natsUrl: string | null;
   /** Where `user.deleted` is consumed from (USER_EVENTS_STREAM / USER_DELETED_SUBJECT). */
   userEventsStream: string;
@@ -78,6 +82,20 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const databaseUrl = get("DATABASE_URL", "sqlite:./data/sessions.db");
   if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/|redis:\/\/|rediss:\/\/)/.test(databaseUrl)) {
     errors.push("DATABASE_URL must start with sqlite:, postgres://, redis:// or rediss://");
+  }
+
+  const redisUrl = env.REDIS_URL ? env.REDIS_URL : null;
+  if (redisUrl !== null) {
+    if (!/^rediss?:\/\//.test(redisUrl)) errors.push("REDIS_URL must start with redis:// or rediss://");
+    else if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(databaseUrl)) {
+      errors.push("REDIS_URL (hybrid mode) needs a SQL DATABASE_URL (sqlite: or postgres://)");
+    }
+  }
+  const redisCacheTtlText = get("REDIS_CACHE_TTL", "2s");
+  let redisCacheTtlMs = parseDuration(redisCacheTtlText) ?? -1;
+  if (redisCacheTtlMs < 100 || redisCacheTtlMs > 60_000) {
+    errors.push("REDIS_CACHE_TTL must be a duration from 100ms to 1m (e.g. 2s)");
+    redisCacheTtlMs = 2000;
   }
 
   const natsUrl = env.NATS_URL ? env.NATS_URL : null;
@@ -153,6 +171,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       port,
       host,
       databaseUrl,
+      redisUrl,
+      redisCacheTtlMs,
       natsUrl,
       userEventsStream,
       userDeletedSubject,

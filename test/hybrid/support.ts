@@ -1,0 +1,33 @@
+/**
+ * Hybrid-mode test helpers: logical database 14 of 127.0.0.1:6379 (the Redis store's tests use 15),
+ * flushed before and after; throw-away redis-servers come from ../support/redis.
+ */
+import { RedisClient } from "bun";
+import { join } from "node:path";
+import { HybridStore, type HybridOptions } from "../../db/hybrid/store";
+import { SqliteStore } from "../../db/sqlite/store";
+import { flushTestRedis } from "../support/redis";
+
+export const HYBRID_REDIS_URL = process.env.TEST_HYBRID_REDIS_URL ?? "redis://127.0.0.1:6379/14";
+
+export const flushHybridRedis = (url = HYBRID_REDIS_URL) => flushTestRedis(url);
+
+export function sqliteHybrid(dir: string, options: Partial<HybridOptions> = {}): HybridStore {
+  const sql = new SqliteStore({ path: join(dir, "sessions.db"), synchronous: "FULL", busyTimeoutMs: 5000 });
+  return new HybridStore(sql, { redisUrl: HYBRID_REDIS_URL, ...options });
+}
+
+/** Runs one command on a fresh client (the test's own view of Redis). */
+export async function redisCommand(url: string, command: string, args: string[] = []): Promise<unknown> {
+  const client = new RedisClient(url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 2000 });
+  try {
+    await client.connect();
+    return await client.send(command, args);
+  } finally {
+    client.close();
+  }
+}
+
+export async function cacheKeys(url: string, pattern = "session-cache:*"): Promise<string[]> {
+  return ((await redisCommand(url, "KEYS", [pattern])) as string[]).sort();
+}
