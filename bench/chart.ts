@@ -51,14 +51,20 @@ export function renderSvg(r: Results): string {
       );
       const target = targetOfCeiling(f);
       if (target !== null) {
-        parts.push(`<line x1="${x}" x2="${x + barW}" y1="${y(target)}" y2="${y(target)}" stroke="#c00" stroke-width="3"/>`);
+        parts.push(
+          `<line x1="${x}" x2="${x + barW}" y1="${y(target)}" y2="${y(target)}" stroke="#c00" stroke-width="3"/>`,
+        );
         // A target above the axis (me: 60 % of the floor can lie far above its own ceiling) gets its value.
         if (target > MAX) {
-          parts.push(`<text x="${x + barW / 2}" y="${y(MAX) - 16}" text-anchor="middle" font-size="10" fill="#c00">↑${(target * 100).toFixed(0)}</text>`);
+          parts.push(
+            `<text x="${x + barW / 2}" y="${y(MAX) - 16}" text-anchor="middle" font-size="10" fill="#c00">↑${(target * 100).toFixed(0)}</text>`,
+          );
         }
       }
     });
-    parts.push(`<text x="${LEFT + (g + 0.5) * groupW}" y="${y(0) + 18}" text-anchor="middle" font-size="13">${workload.name}</text>`);
+    parts.push(
+      `<text x="${LEFT + (g + 0.5) * groupW}" y="${y(0) + 18}" text-anchor="middle" font-size="13">${workload.name}</text>`,
+    );
   });
   r.stores.forEach((run, s) => {
     const x = LEFT + s * 180;
@@ -67,7 +73,9 @@ export function renderSvg(r: Results): string {
       `<text x="${x + 20}" y="${H - 28}">${esc(run.label)}</text>`,
     );
   });
-  parts.push(`<line x1="${LEFT + 560}" x2="${LEFT + 580}" y1="${H - 33}" y2="${H - 33}" stroke="#c00" stroke-width="3"/>`);
+  parts.push(
+    `<line x1="${LEFT + 560}" x2="${LEFT + 580}" y1="${H - 33}" y2="${H - 33}" stroke="#c00" stroke-width="3"/>`,
+  );
   parts.push(`<text x="${LEFT + 586}" y="${H - 28}">target (60 % of HTTP floor, or 70 % of ceiling)</text>`);
   parts.push("</svg>");
   return parts.join("\n");

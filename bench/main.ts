@@ -20,7 +20,7 @@ import type { Results, StoreRun } from "./results";
 import { runScale } from "./scale";
 import { settings } from "./settings";
 import { runStore } from "./store-run";
-import { postgresTarget, sqliteTarget, type StoreKey, type StoreTarget } from "./stores";
+import { hybridTarget, postgresTarget, redisTarget, sqliteTarget, type StoreKey, type StoreTarget } from "./stores";
 import { checkTargets, unreachableTargets } from "./targets";
 import { ensureTools } from "./tools";
 
@@ -38,12 +38,12 @@ const wanted = (section: string) => !settings.skip.has(section);
 async function freshTarget(key: StoreKey): Promise<StoreTarget | null> {
   if (key === "sqlite-full") return sqliteTarget("FULL");
   if (key === "sqlite-normal") return sqliteTarget("NORMAL");
-  const pg = await postgresTarget();
-  if ("skipped" in pg) {
-    note(`PostgreSQL skipped: ${pg.skipped}`);
+  const target = await { postgres: postgresTarget, redis: redisTarget, hybrid: hybridTarget }[key]();
+  if ("skipped" in target) {
+    note(`${key} skipped: ${target.skipped}`);
     return null;
   }
-  return pg;
+  return target;
 }
 
 async function withTarget<T>(key: StoreKey, use: (target: StoreTarget) => Promise<T>): Promise<T | null> {
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const machine = await describeMachine();
   console.log(`bench: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB, ${machine.wrk}`);
-  const stores = (["sqlite-full", "sqlite-normal", "postgres"] as const).filter(wanted);
+  const stores = (["sqlite-full", "sqlite-normal", "postgres", "redis", "hybrid"] as const).filter(wanted);
 
   console.log("ceilings (in process, one thread)");
   const hash = await hashRate(settings.ceilingSeconds);
@@ -74,13 +74,16 @@ async function main(): Promise<void> {
   for (const key of stores) {
     const rate = await withTarget(key, async (t) => {
       await (await t.open()).close(); // migrations before seeding
-      return casRate(t, settings.ceilingSeconds, key === "postgres" ? POSTGRES_POOL : settings.connections);
+      const pooled = key === "postgres" || key === "hybrid";
+      return casRate(t, settings.ceilingSeconds, pooled ? POSTGRES_POOL : settings.connections);
     });
     if (rate !== null) cas[key] = rate;
   }
   console.log(
     `    hash ${hash.toFixed(0)}/s  sign ${jwt.sign.toFixed(0)}/s  verify ${jwt.verify.toFixed(0)}/s  ` +
-      Object.entries(cas).map(([k, v]) => `CAS ${k} ${v!.toFixed(0)}/s`).join("  "),
+      Object.entries(cas)
+        .map(([k, v]) => `CAS ${k} ${v!.toFixed(0)}/s`)
+        .join("  "),
   );
   console.log("HTTP floor");
   const http = await measureHttpFloor();
@@ -104,7 +107,9 @@ async function main(): Promise<void> {
   if (wanted("relay") && existsSync(NATS_SERVER)) {
     console.log("outbox relay (issue 3)");
     relay = await benchRelay();
-    console.log(`    raw JetStream ${relay.rawPerSecond.toFixed(0)}/s, relay ${relay.relayPerSecond.toFixed(0)}/s, logout → event p99 ${relay.latencyP99Ms.toFixed(1)} ms`);
+    console.log(
+      `    raw JetStream ${relay.rawPerSecond.toFixed(0)}/s, relay ${relay.relayPerSecond.toFixed(0)}/s, logout → event p99 ${relay.latencyP99Ms.toFixed(1)} ms`,
+    );
   } else if (wanted("relay")) {
     note(`relay section skipped: ${NATS_SERVER} is not installed`);
   }

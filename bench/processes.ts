@@ -114,7 +114,8 @@ export async function spawnUntilReady(
   let output = "";
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) if (!output.includes(readyText)) output += decoder.decode(chunk, { stream: true });
+    for await (const chunk of stream)
+      if (!output.includes(readyText)) output += decoder.decode(chunk, { stream: true });
   };
   void pump(proc.stdout);
   void pump(proc.stderr);
@@ -128,4 +129,3 @@ export async function spawnUntilReady(
   }
   return proc;
 }
-

@@ -52,7 +52,9 @@ async function rawPublishRate(url: string, events: Array<{ id: string; payload: 
   await ensureStream(jsm, "RAWBENCH", ["rawbench.>"]);
   const js = nc.jetstream();
   // Warm up the connection and the stream, as the relay is warm by the time it is measured.
-  await Promise.all(events.slice(0, BATCH).map((e) => js.publish("rawbench.warmup", e.payload, { msgID: `warm-${e.id}` })));
+  await Promise.all(
+    events.slice(0, BATCH).map((e) => js.publish("rawbench.warmup", e.payload, { msgID: `warm-${e.id}` })),
+  );
   const started = performance.now();
   for (let i = 0; i < events.length; i += BATCH) {
     await Promise.all(

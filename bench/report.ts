@@ -17,6 +17,24 @@ const WORKLOAD_HEADER = [
   "|---|---:|---:|---:|---:|---:|---:|---:|",
 ];
 
+/** Every store side by side on the same workloads (issue 8): req/s and p99 of the same run. */
+function storeComparison(r: Results): string[] {
+  if (r.stores.length < 2) return [];
+  const names = r.stores[0].workloads.map((f) => f.workload);
+  const cell = (f: WorkloadFigure | undefined) => (f ? `${n0(f.rps)} / ${ms(f.p99Ms)}${f.counts ? "" : " ✗"}` : "–");
+  return [
+    "## Stores compared (req/s / p99 ms)",
+    "",
+    `| workload | ${r.stores.map((run) => run.label).join(" | ")} |`,
+    `|---|${r.stores.map(() => "---:").join("|")}|`,
+    ...names.map(
+      (name) =>
+        `| ${name} | ${r.stores.map((run) => cell(run.workloads.find((f) => f.workload === name))).join(" | ")} |`,
+    ),
+    "",
+  ];
+}
+
 export function renderMarkdown(r: Results, checks: Check[]): string {
   const m = r.machine;
   const s = r.settings;
@@ -37,7 +55,9 @@ export function renderMarkdown(r: Results, checks: Check[]): string {
     `| refresh-token hash (HMAC-SHA256) | ${n0(r.ceilings.hash)} /s |`,
     `| JWT sign (${s.jwtAlg}) | ${n0(r.ceilings.sign)} /s |`,
     `| JWT verify (${s.jwtAlg}) | ${n0(r.ceilings.verify)} /s |`,
-    ...Object.entries(r.ceilings.cas).map(([store, rate]) => `| store compare-and-swap (rotate), ${store} | ${n0(rate!)} /s |`),
+    ...Object.entries(r.ceilings.cas).map(
+      ([store, rate]) => `| store compare-and-swap (rotate), ${store} | ${n0(rate!)} /s |`,
+    ),
     "",
     "Composite ceiling of a workload = 1 / Σ (pieces it needs / their rates): validate = http + 2 hash; " +
       "me = http + verify; create = http + 2 hash + sign + CAS; refresh = http + 3 hash + sign + CAS; " +
@@ -51,6 +71,7 @@ export function renderMarkdown(r: Results, checks: Check[]): string {
       "",
     );
   }
+  out.push(...storeComparison(r));
   const empty = r.stores.find((run) => run.store === "sqlite-full");
   if (r.scale && empty) {
     const sc = r.scale;
@@ -88,4 +109,3 @@ export function renderMarkdown(r: Results, checks: Check[]): string {
   out.push("![Each workload as a share of its ceiling](results.png)", "");
   return out.join("\n");
 }
-

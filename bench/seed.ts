@@ -9,7 +9,8 @@ import { getTableColumns } from "drizzle-orm";
 import { sessions as pgSessions } from "../db/postgres/schema";
 import { sessions as sqliteSessions } from "../db/sqlite/schema";
 import { decodeSecretKey } from "../server/core/config";
-import type { SessionRow } from "../server/core/ports";
+import { eventFactory } from "../server/core/events";
+import type { SessionRow, SessionStore } from "../server/core/ports";
 import { hashSecret, mintRefreshToken } from "../server/core/refresh-tokens";
 import { deriveSecrets } from "../server/core/secrets";
 import { SECRET_KEY } from "../test/support/core";
@@ -120,6 +121,23 @@ export function postgresWriter(url: string): SeedWriter {
  * Writes `count` sessions; session i belongs to userOf(i). Returns the sessions with their tokens
  * when `keep` is true (memory: ~0.5 KiB each), otherwise an empty list.
  */
+/**
+ * Seeds through a store's own createSession (for Redis, whose layout lives in its Lua scripts):
+ * slower than the SQL writers, fine for the pools of the workloads.
+ */
+export function storeWriter(open: () => Promise<SessionStore>): SeedWriter {
+  const opened = open();
+  const events = eventFactory(() => Bun.randomUUIDv7());
+  return {
+    batch: 500,
+    async insert(rows) {
+      const store = await opened;
+      await Promise.all(rows.map((row) => store.createSession({ row, maxSessionsPerUser: 0 }, events)));
+    },
+    close: async () => (await opened).close(),
+  };
+}
+
 export async function seedSessions(
   writer: SeedWriter,
   count: number,
@@ -129,7 +147,9 @@ export async function seedSessions(
   const kept: SeededSession[] = [];
   const now = Date.now();
   for (let start = 0; start < count; start += writer.batch) {
-    const made = Array.from({ length: Math.min(writer.batch, count - start) }, (_, k) => newSession(userOf(start + k), now));
+    const made = Array.from({ length: Math.min(writer.batch, count - start) }, (_, k) =>
+      newSession(userOf(start + k), now),
+    );
     await writer.insert(made.map((s) => s.row));
     if (keep) kept.push(...made);
   }

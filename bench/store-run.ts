@@ -20,7 +20,14 @@ export async function runStore(target: StoreTarget, ceilings: Ceilings): Promise
       figures.push(await measureWorkload(server.url, ctx, workload, ceilings));
       if (workload.name === READS.at(-1)) memoryAfterReads = memoryOf(server);
     }
-    return { store: target.key, label: target.label, cas: ceilings.cas, workloads: figures, memoryIdle, memoryAfterReads };
+    return {
+      store: target.key,
+      label: target.label,
+      cas: ceilings.cas,
+      workloads: figures,
+      memoryIdle,
+      memoryAfterReads,
+    };
   } finally {
     await server.stop();
   }

@@ -1,17 +1,26 @@
 /**
  * The stores a server is benchmarked on: SQLite with synchronous FULL or NORMAL in a temporary
- * folder, and PostgreSQL in a scratch database on the local server (dropped afterwards).
+ * folder, PostgreSQL in a scratch database on the local server (dropped afterwards), Redis in a
+ * logical database of the local server (flushed before and after), and hybrid mode (that
+ * PostgreSQL as the record with that Redis as the read cache).
  */
+import { HybridStore } from "../db/hybrid/store";
 import { PostgresStore } from "../db/postgres/store";
+import { RedisStore } from "../db/redis/store";
 import { SqliteStore } from "../db/sqlite/store";
 import type { SessionStore } from "../server/core/ports";
 import { tempDir } from "../test/support/core";
 import { createTestDatabase, POSTGRES_ADMIN_URL } from "../test/support/postgres";
+import { flushTestRedis } from "../test/support/redis";
 import { dbFile } from "../test/support/server";
 import { removeAtExit, removeNow, undoOnInterrupt } from "./processes";
-import { postgresWriter, sqliteWriter, type SeedWriter } from "./seed";
+import { postgresWriter, sqliteWriter, storeWriter, type SeedWriter } from "./seed";
 
-export type StoreKey = "sqlite-full" | "sqlite-normal" | "postgres";
+export type StoreKey = "sqlite-full" | "sqlite-normal" | "postgres" | "redis" | "hybrid";
+
+/** Logical databases of the local Redis the benchmark may flush (the tests use 14 and 15). */
+const BENCH_REDIS_URL = "redis://127.0.0.1:6379/12";
+const BENCH_CACHE_URL = "redis://127.0.0.1:6379/11";
 
 export interface StoreTarget {
   key: StoreKey;
@@ -68,6 +77,53 @@ export async function postgresTarget(): Promise<StoreTarget | { skipped: string 
       await database.drop();
       done();
       removeNow(dir);
+    },
+  };
+}
+
+/** Redis as the whole store, seeded through the store itself (its layout lives in Lua scripts). */
+export async function redisTarget(): Promise<StoreTarget | { skipped: string }> {
+  try {
+    await flushTestRedis(BENCH_REDIS_URL);
+  } catch (error) {
+    return { skipped: (error as Error).message };
+  }
+  const dir = removeAtExit(tempDir("bench-redis-"));
+  const open = () => RedisStore.open({ url: BENCH_REDIS_URL });
+  return {
+    key: "redis",
+    label: "Redis",
+    dir,
+    env: { DATABASE_URL: BENCH_REDIS_URL },
+    writer: () => storeWriter(open),
+    open,
+    drop: async () => {
+      await flushTestRedis(BENCH_REDIS_URL);
+      removeNow(dir);
+    },
+  };
+}
+
+/** Hybrid mode: a scratch PostgreSQL database as the record, a Redis database as the read cache. */
+export async function hybridTarget(): Promise<StoreTarget | { skipped: string }> {
+  const pg = await postgresTarget();
+  if ("skipped" in pg) return pg;
+  try {
+    await flushTestRedis(BENCH_CACHE_URL);
+  } catch (error) {
+    await pg.drop();
+    return { skipped: (error as Error).message };
+  }
+  const url = pg.env.DATABASE_URL;
+  return {
+    ...pg,
+    key: "hybrid",
+    label: "Hybrid (PostgreSQL + Redis cache)",
+    env: { DATABASE_URL: url, REDIS_URL: BENCH_CACHE_URL },
+    open: async () => new HybridStore(await PostgresStore.open({ url }), { redisUrl: BENCH_CACHE_URL }),
+    drop: async () => {
+      await flushTestRedis(BENCH_CACHE_URL);
+      await pg.drop();
     },
   };
 }

@@ -18,14 +18,30 @@ export function checkTargets(results: Results): Check[] {
     const full = run.store === "sqlite-full";
     for (const f of run.workloads) {
       const what = `${run.label} ${f.workload}`;
-      if (!f.counts) checks.push({ what: `${what}: no errors`, value: `${f.errors} errors, ${f.exhausted} past pool`, target: "0", pass: false });
+      if (!f.counts)
+        checks.push({
+          what: `${what}: no errors`,
+          value: `${f.errors} errors, ${f.exhausted} past pool`,
+          target: "0",
+          pass: false,
+        });
       checks.push({ what: `${what}: p99`, value: `${f.p99Ms.toFixed(1)} ms`, target: "< 25 ms", pass: f.p99Ms < 25 });
       // The ratio targets are set for SQLite with synchronous=FULL, the default store.
       if (full && (f.workload === "validate" || f.workload === "me")) {
-        checks.push({ what: `${what}: of HTTP floor`, value: pct(f.ofFloor), target: "≥ 60 %", pass: f.counts && f.ofFloor >= 0.6 });
+        checks.push({
+          what: `${what}: of HTTP floor`,
+          value: pct(f.ofFloor),
+          target: "≥ 60 %",
+          pass: f.counts && f.ofFloor >= 0.6,
+        });
       }
       if (full && (f.workload === "refresh" || f.workload === "create")) {
-        checks.push({ what: `${what}: of ceiling`, value: pct(f.ofCeiling), target: "≥ 70 %", pass: f.counts && f.ofCeiling >= 0.7 });
+        checks.push({
+          what: `${what}: of ceiling`,
+          value: pct(f.ofCeiling),
+          target: "≥ 70 %",
+          pass: f.counts && f.ofCeiling >= 0.7,
+        });
       }
     }
   }
@@ -35,7 +51,12 @@ export function checkTargets(results: Results): Check[] {
     for (const f of results.scale.workloads) {
       const base = empty.workloads.find((e) => e.workload === f.workload) as WorkloadFigure;
       const ratio = f.rps / base.rps;
-      checks.push({ what: `${n} sessions ${f.workload}: of empty store`, value: pct(ratio), target: "≥ 80 %", pass: f.counts && base.counts && ratio >= 0.8 });
+      checks.push({
+        what: `${n} sessions ${f.workload}: of empty store`,
+        value: pct(ratio),
+        target: "≥ 80 %",
+        pass: f.counts && base.counts && ratio >= 0.8,
+      });
     }
     const grew = results.scale.memoryAfterReads.rssMiB / empty.memoryAfterReads.rssMiB;
     checks.push({

@@ -141,7 +141,12 @@ export const WORKLOADS: Workload[] = [
     prepare: async (ctx, requests) => ({
       script: "mix",
       // 3 of 11 requests refresh; a little margin for the randomness of the draw.
-      args: [SERVICE_KEY, await validatePool(ctx), await ctx.freshTokens("m", Math.ceil(requests * 0.3)), ctx.label("m")],
+      args: [
+        SERVICE_KEY,
+        await validatePool(ctx),
+        await ctx.freshTokens("m", Math.ceil(requests * 0.3)),
+        ctx.label("m"),
+      ],
     }),
   },
 ];
