@@ -153,7 +153,7 @@ export class PostgresStore implements SessionStore {
     );
     if (rotated) return { kind: "rotated", row: rotated };
     const [replay] = await this.read(() => this.q.graceReplay.execute({ ...params, graceStart: input.now - input.graceMs }));
-    if (replay) return { kind: "grace_replay", row: replay, presentedWasPrevious: true };
+    if (replay) return { kind: "grace_replay", row: replay };
     // Neither current nor in grace: a retired token is reuse, and its revocation commits here.
     return this.write(async (tx): Promise<RotateResult> => {
       const [revoked] = await revokeWhere(tx, inArray(sessions.sessionId, this.retiredSession(tx, input.presentedHash)), "refresh_token_reuse", input.now);

@@ -197,7 +197,7 @@ export class RedisStore implements SessionStore {
         case "rotated":
           return { kind: "rotated", row: decodeRow(reply[1]) };
         case "grace":
-          return { kind: "grace_replay", row: decodeRow(reply[1]), presentedWasPrevious: true };
+          return { kind: "grace_replay", row: decodeRow(reply[1]) };
         case "expired":
           return { kind: "expired" };
         case "reuse": {

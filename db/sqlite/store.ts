@@ -267,7 +267,7 @@ export class SqliteStore implements SessionStore {
       }
       const replay = this.q.graceReplay.get({ ...params, graceStart: input.now - input.graceMs }) as
         SessionRow | undefined;
-      if (replay) return { kind: "grace_replay", row: replay, presentedWasPrevious: true };
+      if (replay) return { kind: "grace_replay", row: replay };
       const retired = this.q.retired.get({ hash: input.presentedHash });
       if (retired) {
         const revoked = this.revokeRow(retired.sessionId, "refresh_token_reuse", input.now, events);

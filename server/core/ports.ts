@@ -71,7 +71,7 @@ export interface RotateInput {
 
 export type RotateResult =
   | { kind: "rotated"; row: SessionRow }
-  | { kind: "grace_replay"; row: SessionRow; presentedWasPrevious: true }
+  | { kind: "grace_replay"; row: SessionRow }
   | { kind: "reuse_revoked"; row: SessionRow }
   /** The presented token is the current one of a session that ran past its deadline. */
   | { kind: "expired" }

@@ -64,7 +64,6 @@ export function rotateContract(ctx: ContractContext) {
       const replay = await ctx.store.rotate(rotateInput(row.refreshTokenHash, at, { accessExpiresAt: at + ACCESS_TTL, ip: "198.51.100.7" }), events);
       expect(replay).toEqual({
         kind: "grace_replay",
-        presentedWasPrevious: true,
         row: { ...rotated, accessExpiresAt: at + ACCESS_TTL, ip: "198.51.100.7" },
       });
       expect(await ctx.store.findActiveByTokenHash(rotated.refreshTokenHash, at)).toEqual((replay as { row: SessionRow }).row);
