@@ -108,8 +108,12 @@ export class SessionService {
   onEventsCommitted: () => void = () => {};
 
   constructor(deps: SessionServiceDeps) {
-    ({ store: this.store, clock: this.clock, tokens: this.tokens, secrets: this.secrets } = deps);
-    ({ settings: this.settings, newId: this.newId } = deps);
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.tokens = deps.tokens;
+    this.secrets = deps.secrets;
+    this.settings = deps.settings;
+    this.newId = deps.newId;
     this.eventFactory = eventFactory(deps.newId);
     this.observer = deps.observer ?? silentObserver;
   }
