@@ -15,7 +15,7 @@ const cores = navigator.hardwareConcurrency;
 
 export const settings = {
   /** Measured seconds per workload (wrk takes whole seconds). */
-  seconds: int("BENCH_SECONDS", 4, 1),
+  seconds: int("BENCH_SECONDS", 3, 1),
   /** Warm-up seconds before each measurement, same script, results discarded (JIT, page cache). */
   warmupSeconds: int("BENCH_WARMUP_SECONDS", 1, 1),
   connections: int("BENCH_CONNECTIONS", 50, 1),
