@@ -1,7 +1,8 @@
 /** Access tokens: compact JWS with `typ: at+jwt`, verified with pinned algorithm, iss, aud and typ. */
-import { jwtVerify, SignJWT, type JWTPayload } from "jose";
+import { jwtVerify } from "jose";
 import { randomUUID } from "node:crypto";
 import { ServiceError } from "./errors";
+import { signCompactJws } from "./jws";
 import type { SessionRow } from "./ports";
 import type { KeyRing } from "./signing-keys";
 import { VerifiedTokens } from "./verified-tokens";
@@ -34,19 +35,21 @@ export class AccessTokens {
   }
 
   async issue(session: SessionRow, now: number): Promise<{ token: string; expiresAt: number }> {
-    const { kid, alg, key } = await this.keys.signingKey();
+    const { kid, alg, keyObject } = await this.keys.signingKey();
     const expiresAt = this.expiresAt(now);
-    const extra = session.claims ? (JSON.parse(session.claims) as JWTPayload) : {};
-    const token = await new SignJWT({ ...extra, sid: session.sessionId })
-      .setProtectedHeader({ alg, kid, typ: "at+jwt" })
-      .setIssuer(this.settings.issuer)
-      .setAudience(this.settings.audience)
-      .setSubject(session.userId)
-      .setIssuedAt(Math.floor(now / 1000))
-      .setExpirationTime(expiresAt / 1000)
-      .setJti(randomUUID())
-      .sign(key);
-    return { token, expiresAt };
+    const extra = session.claims ? (JSON.parse(session.claims) as Record<string, unknown>) : {};
+    // The session's claims first: registered names are refused at create, and would lose here anyway.
+    const payload = {
+      ...extra,
+      sid: session.sessionId,
+      iss: this.settings.issuer,
+      aud: this.settings.audience,
+      sub: session.userId,
+      iat: Math.floor(now / 1000),
+      exp: expiresAt / 1000,
+      jti: randomUUID(),
+    };
+    return { token: signCompactJws({ alg, kid, typ: "at+jwt" }, payload, keyObject), expiresAt };
   }
 
   /** The verified claims, or invalid_token. Does not look at the session; the caller does. */

@@ -5,6 +5,7 @@
  * until the last access token it can have signed has expired.
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from "jose";
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import type { SigningAlg } from "./config";
 import type { Clock, SessionStore, SigningKeyRow } from "./ports";
 import { decrypt, encrypt } from "./secrets";
@@ -69,7 +70,7 @@ export function keyState(rows: SigningKeyRow[], alg: SigningAlg, accessTtlMs: nu
 
 export class KeyRing {
   private rows: SigningKeyRow[] = [];
-  private imported = new Map<string, { publicKey: CryptoKey; privateKey?: CryptoKey }>();
+  private imported = new Map<string, { publicKey: CryptoKey; privateKey?: CryptoKey; privateKeyObject?: KeyObject }>();
   private timer: ReturnType<typeof setInterval> | null = null;
   /** The store read that reloadIfUnknown callers share (monotonic start time, for coalescing). */
   private freshRead: { startedAt: number; done: Promise<void> } | null = null;
@@ -93,7 +94,8 @@ export class KeyRing {
       const now = this.clock.now();
       if (now > deadline || (await this.store.acquireLease("first-signing-key", owner, FIRST_KEY_WAIT_MS, now))) {
         await this.reload();
-        if (!this.state().signer) await this.store.insertSigningKey(await generateSigningKey(this.alg, this.kek, now, now));
+        if (!this.state().signer)
+          await this.store.insertSigningKey(await generateSigningKey(this.alg, this.kek, now, now));
       } else {
         await Bun.sleep(50);
       }
@@ -149,15 +151,17 @@ export class KeyRing {
     return keyState(this.rows, this.alg, this.accessTtlMs, this.clock.now());
   }
 
-  async signingKey(): Promise<{ kid: string; alg: string; key: CryptoKey }> {
+  /** The active signing key, decrypted and imported once: as a WebCrypto key and as a node KeyObject. */
+  async signingKey(): Promise<{ kid: string; alg: string; key: CryptoKey; keyObject: KeyObject }> {
     const signer = this.state().signer;
     if (!signer) throw new Error("no signing key is active");
     const entry = this.imported.get(signer.kid)!;
-    if (!entry.privateKey) {
+    if (!entry.privateKey || !entry.privateKeyObject) {
       const jwk = JSON.parse(decrypt(this.kek, signer.privateKeyEncrypted, signer.kid));
       entry.privateKey = (await importJWK(jwk, signer.alg)) as CryptoKey;
+      entry.privateKeyObject = createPrivateKey({ key: jwk, format: "jwk" });
     }
-    return { kid: signer.kid, alg: signer.alg, key: entry.privateKey };
+    return { kid: signer.kid, alg: signer.alg, key: entry.privateKey, keyObject: entry.privateKeyObject };
   }
 
   /** The public key for a `kid`, only while that key is published; its algorithm is pinned. */
