@@ -123,7 +123,10 @@ export const WORKLOADS: Workload[] = [
   {
     name: "refresh",
     cost: refreshCost,
-    prepare: async (ctx, requests) => ({ script: "refresh", args: [await ctx.freshTokens("r", requests)] }),
+    prepare: async (ctx, requests) => ({
+      script: "spend-token",
+      args: [await ctx.freshTokens("r", requests), "/session/refresh"],
+    }),
   },
   {
     name: "create",
@@ -133,7 +136,10 @@ export const WORKLOADS: Workload[] = [
   {
     name: "logout",
     cost: logoutCost,
-    prepare: async (ctx, requests) => ({ script: "logout", args: [await ctx.freshTokens("l", requests)] }),
+    prepare: async (ctx, requests) => ({
+      script: "spend-token",
+      args: [await ctx.freshTokens("l", requests), "/session/revoke"],
+    }),
   },
   {
     name: "mix",
