@@ -21,12 +21,16 @@ export class ServiceKeys {
     return hashSecret(this.hashKey, secret);
   }
 
-  /** The client's name, or null. Compares against every configured key in constant time. */
-  async authenticate(secret: string): Promise<string | null> {
+  /**
+   * The client's name, or null. Compares against every configured key in constant time; only a
+   * key that is not configured is looked up in the store (the one case that returns a promise:
+   * this runs on every internal request, and most callers use a configured key).
+   */
+  authenticate(secret: string): string | Promise<string | null> {
     const hash = this.hash(secret);
     let name: string | null = null;
     for (const entry of this.configured) if (constantTimeEqual(entry.hash, hash)) name = entry.name;
     if (name) return name;
-    return (await this.store.findServiceClientByHash(hash))?.name ?? null;
+    return this.store.findServiceClientByHash(hash).then((client) => client?.name ?? null);
   }
 }

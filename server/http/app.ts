@@ -47,9 +47,7 @@ export function createApp(core: Core, options: AppOptions) {
   const probes = options.probes ?? { events: () => "disabled" };
   const limiter = core.config.rateLimit ? new FailureLimiter(core.config.rateLimit) : null;
   const errors = new Elysia({ name: "errors", normalize: false })
-    .onParse({ as: "global" }, async ({ request }) =>
-      BODY_METHODS.has(request.method) ? parseJsonBody(request) : undefined,
-    )
+    .onParse({ as: "global" }, ({ request }) => (BODY_METHODS.has(request.method) ? parseJsonBody(request) : undefined))
     .onError({ as: "global" }, ({ error, code, request, body, server }) => {
       if (
         limiter &&

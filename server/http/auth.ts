@@ -19,11 +19,17 @@ export function bearerOf(headers: Headers): string | null {
   return match ? match[1] : null;
 }
 
-export async function requireServiceClient(core: Core, headers: Headers): Promise<string> {
-  const secret = bearerOf(headers);
-  const name = secret ? await core.serviceKeys.authenticate(secret) : null;
+function clientOrRefuse(name: string | null): string {
   if (!name) throw new ServiceError("invalid_client");
   return name;
+}
+
+/** The service client's name, or invalid_client; a promise only when the store had to be asked. */
+export function requireServiceClient(core: Core, headers: Headers): string | Promise<string> {
+  const secret = bearerOf(headers);
+  if (!secret) throw new ServiceError("invalid_client");
+  const found = core.serviceKeys.authenticate(secret);
+  return typeof found === "string" ? found : found.then(clientOrRefuse);
 }
 
 export async function requireUser(core: Core, headers: Headers): Promise<Caller> {
