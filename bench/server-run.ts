@@ -2,6 +2,7 @@
  * The real server (test/support/server.ts startServer: `bun server/main.ts` with the test
  * SECRET_KEY and service key) on one store, with the benchmark's settings added.
  */
+import { join } from "node:path";
 import { startServer, type RunningServer } from "../test/support/server";
 import { residentMemory } from "./memory";
 import type { MemoryFigure } from "./results";
@@ -14,7 +15,9 @@ export async function startBenchServer(target: StoreTarget): Promise<RunningServ
   if (settings.cpuProfileDir) {
     env.BUN_OPTIONS = `--cpu-prof --cpu-prof-md --cpu-prof-dir=${settings.cpuProfileDir} --cpu-prof-name=${target.key}-${Date.now()}`;
   }
-  return startServer(target.dir, env, 60_000);
+  // Logs go to a file, as a deployment's would: piped into the benchmark, reading them would take
+  // CPU from the core wrk runs on.
+  return startServer(target.dir, env, 60_000, join(target.dir, "server.log"));
 }
 
 export const memoryOf = (server: RunningServer): MemoryFigure => residentMemory(server.proc.pid);

@@ -2,8 +2,9 @@
  * Starts the real server (`bun server/main.ts`) as a child process on a free port, with settings
  * in its environment, and waits for its "ready" log line. Logs are kept for assertions.
  */
-import { spawn, type Subprocess } from "bun";
+import { spawn, type BunFile, type Subprocess } from "bun";
 import { Database } from "bun:sqlite";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeSecretKey } from "../../server/core/config";
 import { deriveChildToken, hashSecret } from "../../server/core/refresh-tokens";
@@ -22,7 +23,7 @@ export async function freePort(): Promise<number> {
 export interface RunningServer {
   url: string;
   port: number;
-  proc: Subprocess<"ignore", "pipe", "pipe">;
+  proc: Subprocess<"ignore", "pipe" | BunFile, "pipe">;
   /** Everything the process wrote to stdout and stderr so far. */
   logs(): string;
   /** SIGTERM and wait for the exit code. */
@@ -43,10 +44,15 @@ export function serverEnv(dir: string, env: Record<string, string> = {}): Record
   };
 }
 
+/**
+ * `logFile`: stdout goes straight into that file instead of through a pipe into this process —
+ * for the benchmark, whose load generator would otherwise share its core with reading the logs.
+ */
 export async function startServer(
   dir: string,
   env: Record<string, string> = {},
   timeoutMs = 15_000,
+  logFile?: string,
 ): Promise<RunningServer> {
   const port = Number(env.PORT ?? (await freePort()));
   const { PATH, HOME } = process.env;
@@ -54,28 +60,29 @@ export async function startServer(
     cwd: dir,
     env: { PATH: PATH ?? "", HOME: HOME ?? "", ...serverEnv(dir, env), PORT: String(port) },
     stdin: "ignore",
-    stdout: "pipe",
+    stdout: logFile ? Bun.file(logFile) : "pipe",
     stderr: "pipe",
   });
-  let output = "";
+  let piped = "";
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+    for await (const chunk of stream) piped += decoder.decode(chunk, { stream: true });
   };
-  void pump(proc.stdout);
+  if (proc.stdout instanceof ReadableStream) void pump(proc.stdout);
   void pump(proc.stderr);
+  const output = () => (logFile ? readFileSync(logFile, "utf8") + piped : piped);
 
   // Below info the ready line is not logged: then the first answer of /healthz says it is up.
   const quiet = ["warn", "error", "fatal", "silent"].includes(env.LOG_LEVEL ?? "info");
   const ready = async () =>
     quiet
       ? await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)
-      : output.includes("session-service ready");
+      : output().includes("session-service ready");
   const deadline = Date.now() + timeoutMs;
   while (!(await ready())) {
     if (proc.exitCode !== null || Date.now() > deadline) {
       proc.kill("SIGKILL");
-      throw new Error(`server did not start (exit ${proc.exitCode}):\n${output}`);
+      throw new Error(`server did not start (exit ${proc.exitCode}):\n${output()}`);
     }
     await Bun.sleep(20);
   }
@@ -83,7 +90,7 @@ export async function startServer(
     url: `http://127.0.0.1:${port}`,
     port,
     proc,
-    logs: () => output,
+    logs: output,
     stop: async () => {
       proc.kill("SIGTERM");
       return await proc.exited;
