@@ -237,10 +237,17 @@ export class SessionService {
   /** The caller behind an access token whose session is still active, or invalid_token. */
   async authenticate(accessToken: string): Promise<Caller> {
     const now = this.clock.now();
+    const claimed = await this.claimedCaller(accessToken, now);
+    const row = await this.store.findActiveSession(claimed.sessionId, now);
+    if (!row || row.userId !== claimed.userId) throw new ServiceError("invalid_token");
+    return claimed;
+  }
+
+  /** Who a valid access token says it is; whether that session is still active is for the caller to check. */
+  private async claimedCaller(accessToken: string, now: number): Promise<Caller> {
     const claims = await this.tokens.verify(accessToken, now);
-    const row = isSessionId(claims.sid) ? await this.store.findActiveSession(claims.sid, now) : null;
-    if (!row || row.userId !== claims.sub) throw new ServiceError("invalid_token");
-    return { userId: row.userId, sessionId: row.sessionId };
+    if (!isSessionId(claims.sid)) throw new ServiceError("invalid_token");
+    return { userId: claims.sub, sessionId: claims.sid };
   }
 
   /** Logs out one of the caller's sessions. Unknown and foreign ids are the same not_found. */
@@ -260,8 +267,16 @@ export class SessionService {
     );
   }
 
-  async listOwn(caller: Caller): Promise<Array<SessionView & { current: boolean }>> {
-    const rows = await this.store.listActiveSessions(caller.userId, this.clock.now());
+  /**
+   * The active sessions of the access token's user, most recently used first. One store read that
+   * is also the authentication: the token's own session must be among them (same rule as
+   * authenticate), otherwise invalid_token.
+   */
+  async listOwn(accessToken: string): Promise<Array<SessionView & { current: boolean }>> {
+    const now = this.clock.now();
+    const caller = await this.claimedCaller(accessToken, now);
+    const rows = await this.store.listActiveSessions(caller.userId, now);
+    if (!rows.some((row) => row.sessionId === caller.sessionId)) throw new ServiceError("invalid_token");
     return rows.map((row) => ({ ...sessionView(row), current: row.sessionId === caller.sessionId }));
   }
 

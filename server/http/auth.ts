@@ -32,13 +32,20 @@ export function requireServiceClient(core: Core, headers: Headers): string | Pro
   return typeof found === "string" ? found : found.then(clientOrRefuse);
 }
 
-export async function requireUser(core: Core, headers: Headers): Promise<Caller> {
+/**
+ * Runs `use` with the request's access token; a missing or refused token becomes AccessDenied
+ * (the WWW-Authenticate challenge depends on whether a Bearer credential was sent at all).
+ */
+export async function withAccessToken<T>(headers: Headers, use: (token: string) => Promise<T>): Promise<T> {
   const token = bearerOf(headers);
   if (!token) throw new AccessDenied(headers.get("authorization") !== null && /^Bearer\b/i.test(headers.get("authorization")!));
   try {
-    return await core.sessions.authenticate(token);
+    return await use(token);
   } catch (error) {
     if (error instanceof ServiceError && error.code === "invalid_token") throw new AccessDenied(true);
     throw error;
   }
 }
+
+export const requireUser = (core: Core, headers: Headers): Promise<Caller> =>
+  withAccessToken(headers, (token) => core.sessions.authenticate(token));

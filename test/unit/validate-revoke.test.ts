@@ -29,8 +29,8 @@ test("validate answers the session and changes nothing (no last_used_at, no idle
   });
   expect(await state()).toBe(before);
   // Nor does reading the session list or authenticating.
-  const caller = await t.core.sessions.authenticate(pair.access_token);
-  await t.core.sessions.listOwn(caller);
+  await t.core.sessions.authenticate(pair.access_token);
+  await t.core.sessions.listOwn(pair.access_token);
   expect(await state()).toBe(before);
   expect((await t.core.store.findSession(pair.session_id))!.lastUsedAt).toBe(created);
 });
