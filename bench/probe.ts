@@ -1,6 +1,7 @@
 /**
- * A quick look at a few workloads on one SQLite server, for profiling a change without the whole
+ * A quick look at a few workloads on one server, for profiling a change without the whole
  * `bun run bench`:   bun bench/probe.ts validate me      (BENCH_CPU_PROF=dir adds a CPU profile)
+ * PROBE_STORE: sqlite-full (default), sqlite-normal or postgres; PROBE_FLOOR=1 measures the floor first.
  * Ratios use the HTTP floor only; figures are not written anywhere.
  */
 import { readFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { measureWorkload } from "./measure";
 import { installCleanup } from "./processes";
 import { ensureTools } from "./tools";
 import { startBenchServer } from "./server-run";
-import { sqliteTarget } from "./stores";
+import { postgresTarget, sqliteTarget, type StoreTarget } from "./stores";
 import { WorkloadContext, WORKLOADS } from "./workloads";
 
 /** User + system CPU seconds a process has used (Linux /proc, clock ticks of 1/100 s). */
@@ -23,7 +24,11 @@ await ensureTools(["wrk"]);
 const names = process.argv.slice(2);
 const floor = process.env.PROBE_FLOOR ? await measureHttpFloor() : null;
 if (floor) console.log(`floor ${floor.rps.toFixed(0)} req/s`);
-const target = sqliteTarget((process.env.PROBE_SYNCHRONOUS as "FULL" | "NORMAL") ?? "FULL");
+const store = process.env.PROBE_STORE ?? "sqlite-full";
+const target =
+  store === "postgres"
+    ? ((await postgresTarget()) as StoreTarget)
+    : sqliteTarget(store === "sqlite-normal" ? "NORMAL" : "FULL");
 await (await target.open()).close();
 const server = await startBenchServer(target);
 try {
