@@ -1,17 +1,22 @@
 /**
  * A quick look at a few workloads on one server, for profiling a change without the whole
  * `bun run bench`:   bun bench/probe.ts validate me      (BENCH_CPU_PROF=dir adds a CPU profile)
- * PROBE_STORE: sqlite-full (default), sqlite-normal or postgres; PROBE_FLOOR=1 measures the floor first.
- * Ratios use the HTTP floor only; figures are not written anywhere.
+ * PROBE_STORE: sqlite-full (default), sqlite-normal or postgres. The ceilings and the HTTP floor
+ * are measured first, as in the full run; the figures are printed, not written anywhere.
  */
 import { readFileSync } from "node:fs";
+import { casRate, hashRate, jwtRates } from "./ceilings";
 import { measureHttpFloor } from "./floor";
 import { measureWorkload } from "./measure";
 import { installCleanup } from "./processes";
-import { ensureTools } from "./tools";
 import { startBenchServer } from "./server-run";
+import { settings } from "./settings";
 import { postgresTarget, sqliteTarget, type StoreTarget } from "./stores";
+import { ensureTools } from "./tools";
 import { WorkloadContext, WORKLOADS } from "./workloads";
+
+/** PostgresStore's default pool, as in main.ts. */
+const POSTGRES_POOL = 10;
 
 /** User + system CPU seconds a process has used (Linux /proc, clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {
@@ -19,30 +24,47 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+const store = process.env.PROBE_STORE ?? "sqlite-full";
+const freshTarget = async (): Promise<StoreTarget> => {
+  if (store !== "postgres") return sqliteTarget(store === "sqlite-normal" ? "NORMAL" : "FULL");
+  const target = await postgresTarget();
+  if ("skipped" in target) throw new Error(target.skipped);
+  return target;
+};
+/** Opens the store once (migrations), runs `use`, drops the target. */
+async function withTarget<T>(use: (target: StoreTarget) => Promise<T>): Promise<T> {
+  const target = await freshTarget();
+  try {
+    await (await target.open()).close();
+    return await use(target);
+  } finally {
+    await target.drop();
+  }
+}
+
 installCleanup();
 await ensureTools(["wrk"]);
 const names = process.argv.slice(2);
-const floor = process.env.PROBE_FLOOR ? await measureHttpFloor() : null;
-if (floor) console.log(`floor ${floor.rps.toFixed(0)} req/s`);
-const store = process.env.PROBE_STORE ?? "sqlite-full";
-const target =
-  store === "postgres"
-    ? ((await postgresTarget()) as StoreTarget)
-    : sqliteTarget(store === "sqlite-normal" ? "NORMAL" : "FULL");
-await (await target.open()).close();
-const server = await startBenchServer(target);
-try {
-  const ctx = new WorkloadContext(target);
-  const http = floor?.rps ?? 39_000;
-  const ceilings = { http, hash: 580_000, sign: 26_000, verify: 5_700, cas: 4_100 };
-  for (const workload of WORKLOADS.filter((w) => names.length === 0 || names.includes(w.name))) {
-    const before = cpuSeconds(server.proc.pid);
-    const started = performance.now();
-    await measureWorkload(server.url, ctx, workload, ceilings);
-    const busy = (cpuSeconds(server.proc.pid) - before) / ((performance.now() - started) / 1000);
-    console.log(`    server CPU over warm-up and run: ${(100 * busy).toFixed(0)} % of one core`);
+const hash = await hashRate(settings.ceilingSeconds);
+const jwt = await withTarget((t) => jwtRates(t, settings.ceilingSeconds));
+const cas = await withTarget((t) =>
+  casRate(t, settings.ceilingSeconds, store === "postgres" ? POSTGRES_POOL : settings.connections),
+);
+const floor = await measureHttpFloor();
+const ceilings = { http: floor.rps, hash, sign: jwt.sign, verify: jwt.verify, cas };
+
+await withTarget(async (target) => {
+  const server = await startBenchServer(target);
+  try {
+    const ctx = new WorkloadContext(target);
+    for (const workload of WORKLOADS.filter((w) => names.length === 0 || names.includes(w.name))) {
+      const before = cpuSeconds(server.proc.pid);
+      const started = performance.now();
+      await measureWorkload(server.url, ctx, workload, ceilings);
+      const busy = (cpuSeconds(server.proc.pid) - before) / ((performance.now() - started) / 1000);
+      console.log(`    server CPU over seeding, warm-up and run: ${(100 * busy).toFixed(0)} % of one core`);
+    }
+  } finally {
+    await server.stop();
   }
-} finally {
-  await server.stop();
-  await target.drop();
-}
+});
