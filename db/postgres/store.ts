@@ -53,6 +53,17 @@ const USER_LOCK_SPACE = 0x5e55;
 const lockUser = (tx: PgTx, userId: string) =>
   tx.execute(sql`select pg_advisory_xact_lock(${sql.raw(String(USER_LOCK_SPACE))}, hashtext(${userId}))`);
 
+/**
+ * Whether the user is deleted, and the ids of their active sessions, most recently used first:
+ * one round trip for what createSession decides on.
+ */
+async function userState(tx: PgTx, userId: string, now: number): Promise<Array<{ deleted: boolean; live: string[] }>> {
+  return tx.execute(sql`select
+    exists (select 1 from ${deletedUsers} where ${deletedUsers.userId} = ${userId}) as deleted,
+    array(select ${sessions.sessionId} from ${sessions} where ${sessions.userId} = ${userId} and ${active(now)}
+          order by ${sessions.lastUsedAt} desc, ${sessions.createdAt} desc) as live`) as never;
+}
+
 const outboxRow = (event: CloudEvent) => ({
   id: event.id,
   subject: event.type,
@@ -115,27 +126,28 @@ export class PostgresStore implements SessionStore {
 
   async createSession({ row, maxSessionsPerUser }: NewSession, events: EventFactory) {
     return this.write(async (tx) => {
-      // Serialises this user's creates and deletion: the checks below see every earlier commit.
+      // Serialises this user's creates and deletion: the statements after it see every earlier
+      // commit (the lock is its own statement: a READ COMMITTED statement reads the snapshot it
+      // started with, which could predate the commit we waited for).
       await lockUser(tx, row.userId);
-      const deleted = await tx.select({ userId: deletedUsers.userId }).from(deletedUsers).where(eq(deletedUsers.userId, row.userId));
-      if (deleted.length > 0) return null;
+      const [state] = await userState(tx, row.userId, row.createdAt);
+      if (state.deleted) return null;
       const evicted: SessionRow[] = [];
       if (maxSessionsPerUser > 0) {
-        const live = await tx
-          .select({ id: sessions.sessionId })
-          .from(sessions)
-          .where(and(eq(sessions.userId, row.userId), active(row.createdAt)))
-          .orderBy(desc(sessions.lastUsedAt), desc(sessions.createdAt));
         // Least recently used last in this order: evict from the end, LRU first.
-        const victims = live.slice(maxSessionsPerUser - 1).reverse().map((r) => r.id);
+        const victims = state.live.slice(maxSessionsPerUser - 1).reverse();
         if (victims.length > 0) {
           const revoked = await revokeWhere(tx, inArray(sessions.sessionId, victims), "session_limit", row.createdAt);
           const byId = new Map(revoked.map((r) => [r.sessionId, r]));
           for (const id of victims) if (byId.has(id)) evicted.push(byId.get(id)!);
         }
       }
-      await tx.insert(sessions).values(row);
-      await writeEvents(tx, [...evicted.map((r) => events.revoked(r)), events.created(row)]);
+      // The session and its events in one statement (a data-modifying CTE): one round trip less.
+      const inserted = tx.$with("inserted").as(tx.insert(sessions).values(row).returning({ id: sessions.sessionId }));
+      await tx
+        .with(inserted)
+        .insert(outbox)
+        .values([...evicted.map((r) => events.revoked(r)), events.created(row)].map(outboxRow));
       return { row, evicted };
     });
   }
