@@ -20,7 +20,11 @@ const config = loaded.config;
 const logger = createLogger(config.logLevel);
 
 const metrics = new Metrics();
-const core = await openCore(config, { generateServiceKey: true, observer: createObserver(logger, metrics) });
+const core = await openCore(config, {
+  generateServiceKey: true,
+  observer: createObserver(logger, metrics),
+  backgroundCheckpoints: true,
+});
 core.keys.startReloading((err) => logger.warn({ err }, "signing key reload failed"));
 const stopKeyRotation = startKeyRotation(core, config, logger);
 

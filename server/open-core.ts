@@ -35,22 +35,29 @@ export interface OpenOptions {
   generateServiceKey?: boolean;
   /** Lifecycle logs and metrics (the server's); the CLI reports nothing. */
   observer?: SessionObserver;
+  /** SQLite: most WAL checkpointing in a worker thread (the server does; a short CLI run has no need). */
+  backgroundCheckpoints?: boolean;
 }
 
 /** Async because the PostgreSQL store migrates over the network before it takes requests. */
-export async function openStore(config: Config): Promise<SessionStore> {
-  const sql = await openBaseStore(config);
+export async function openStore(config: Config, options: Pick<OpenOptions, "backgroundCheckpoints"> = {}): Promise<SessionStore> {
+  const sql = await openBaseStore(config, options);
   // Hybrid mode: SQL stays the record, Redis caches the two hot reads (db/hybrid/store.ts).
   return config.redisUrl ? new HybridStore(sql, { redisUrl: config.redisUrl, cacheTtlMs: config.redisCacheTtlMs }) : sql;
 }
 
-async function openBaseStore(config: Config): Promise<SessionStore> {
+async function openBaseStore(config: Config, options: Pick<OpenOptions, "backgroundCheckpoints">): Promise<SessionStore> {
   if (/^postgres(ql)?:\/\//.test(config.databaseUrl)) return PostgresStore.open({ url: config.databaseUrl });
   if (isRedisUrl(config.databaseUrl)) return RedisStore.open({ url: config.databaseUrl });
   if (config.databaseUrl.startsWith("sqlite:")) {
     const path = config.databaseUrl.slice("sqlite:".length);
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    return new SqliteStore({ path, synchronous: config.sqliteSynchronous, busyTimeoutMs: config.sqliteBusyTimeoutMs });
+    return new SqliteStore({
+      path,
+      synchronous: config.sqliteSynchronous,
+      busyTimeoutMs: config.sqliteBusyTimeoutMs,
+      backgroundCheckpoints: options.backgroundCheckpoints,
+    });
   }
   throw new Error("DATABASE_URL must start with sqlite:, postgres://, postgresql://, redis:// or rediss://");
 }
@@ -58,7 +65,7 @@ async function openBaseStore(config: Config): Promise<SessionStore> {
 export async function openCore(config: Config, options: OpenOptions = {}): Promise<Core> {
   const clock = options.clock ?? systemClock;
   const secrets = deriveSecrets(loadSecretKey(config.secretKey, config.dataDir));
-  const store = await openStore(config);
+  const store = await openStore(config, options);
   try {
     const keys = new KeyRing(store, secrets.keyEncryptionKey, config.jwtAlg, config.accessTokenTtlMs, clock);
     await keys.open();

@@ -43,6 +43,7 @@ import type {
 } from "../../server/core/ports";
 import type { CloudEvent } from "../../server/core/events";
 import { toUnavailable } from "./errors";
+import { Checkpointer } from "./checkpointer";
 import { GroupCommit } from "./group-commit";
 import { applyMigrations } from "./migrate";
 import * as schema from "./schema";
@@ -52,6 +53,8 @@ export interface SqliteOptions {
   path: string;
   synchronous: "FULL" | "NORMAL";
   busyTimeoutMs: number;
+  /** Most WAL checkpointing in a worker thread instead of inside a COMMIT (checkpointer.ts): the server does. */
+  backgroundCheckpoints?: boolean;
 }
 
 const p = sql.placeholder;
@@ -75,6 +78,7 @@ export class SqliteStore implements SessionStore {
   private readonly q;
   private readonly hot;
   private readonly commits: GroupCommit;
+  readonly checkpointer: Checkpointer | null = null;
 
   constructor(options: SqliteOptions) {
     this.client = openSqlite(options);
@@ -83,6 +87,9 @@ export class SqliteStore implements SessionStore {
     this.q = this.prepare();
     this.hot = this.prepareHotReads();
     this.commits = new GroupCommit(this.client);
+    if (options.backgroundCheckpoints && options.path !== ":memory:") {
+      this.checkpointer = new Checkpointer(options);
+    }
   }
 
   private prepare() {
@@ -529,6 +536,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async close() {
+    await this.checkpointer?.stop();
     this.client.close();
   }
 }
