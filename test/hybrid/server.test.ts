@@ -47,14 +47,17 @@ async function open(api: Api, user: string): Promise<Pair> {
   return (await res.json()) as Pair;
 }
 
-/** Validate and /session/me twice: the second of each is a cache hit; both entries are in Redis. */
+/**
+ * Validate and an authenticated request, twice: the second of each is a cache hit; both entries are
+ * in Redis. (/session/me reads the user's session list from SQL, which is itself its check.)
+ */
 async function warm(api: Api, pair: Pair, redisUrl: string): Promise<void> {
   // Fills run after the answer (and not while the circuit breaker is open): retry for a while.
   const deadline = Date.now() + 3000;
   let keys: string[] = [];
   while (Date.now() < deadline) {
     expect(await (await api.validate(pair.refresh_token)).json()).toMatchObject({ active: true, session_id: pair.session_id });
-    expect((await api.me(pair.access_token)).status).toBe(200);
+    expect((await api.authOnly(pair.access_token)).status).toBe(404);
     await Bun.sleep(10);
     keys = await cacheKeys(redisUrl);
     if (keys.includes(`session-cache:sid:${pair.session_id}`) && keys.some((k) => k.startsWith("session-cache:tok:"))) return;
@@ -65,6 +68,7 @@ async function warm(api: Api, pair: Pair, redisUrl: string): Promise<void> {
 
 async function expectRejected(api: Api, pair: Pair): Promise<void> {
   expect(await (await api.validate(pair.refresh_token)).json()).toEqual({ active: false });
+  expect((await api.authOnly(pair.access_token)).status).toBe(401);
   expect((await api.me(pair.access_token)).status).toBe(401);
   expect((await api.refresh(pair.refresh_token)).status).toBe(401);
 }

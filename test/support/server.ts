@@ -159,6 +159,9 @@ export function client(url: string, serviceKey = SERVICE_KEY) {
     validate: (refresh_token: string) => postJson(`${url}/session/validate`, { refresh_token }, service),
     revoke: (refresh_token: string) => postJson(`${url}/session/revoke`, { refresh_token }),
     me: (accessToken: string) => fetch(`${url}/session/me`, { headers: user(accessToken) }),
+    /** Only authenticates (DELETE of an id no session has): 404 with a good access token, 401 otherwise. */
+    authOnly: (accessToken: string) =>
+      fetch(`${url}/session/00000000-0000-4000-8000-000000000000`, { method: "DELETE", headers: user(accessToken) }),
     logout: (accessToken: string, sessionId: string) =>
       fetch(`${url}/session/${sessionId}`, { method: "DELETE", headers: user(accessToken) }),
     logoutAll: (accessToken: string, keepCurrent = false) =>
