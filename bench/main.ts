@@ -19,10 +19,13 @@ import { renderMarkdown } from "./report";
 import type { Results, StoreRun } from "./results";
 import { runScale } from "./scale";
 import { settings } from "./settings";
-import { runStore } from "./store-run";
+import { runReads, runStore } from "./store-run";
 import { hybridTarget, postgresTarget, redisTarget, sqliteTarget, type StoreKey, type StoreTarget } from "./stores";
 import { checkTargets, unreachableTargets } from "./targets";
 import { ensureTools } from "./tools";
+
+/** The quiet section's log level: warnings only, so no line per request. */
+const QUIET_LOG_LEVEL = "warn";
 
 /** PostgresStore's default pool: that many rotations can be in flight in the server. */
 const POSTGRES_POOL = 10;
@@ -103,6 +106,15 @@ async function main(): Promise<void> {
     scale = await runScale({ ...base, cas: cas["sqlite-full"] });
   }
 
+  let quiet = null;
+  if (wanted("quiet") && cas["sqlite-full"] !== undefined) {
+    console.log(`without request log lines: validate and me, SQLite FULL, LOG_LEVEL=${QUIET_LOG_LEVEL}`);
+    const run = await withTarget("sqlite-full", (t) =>
+      runReads(t, { ...base, cas: cas["sqlite-full"]! }, ["validate", "me"], { LOG_LEVEL: QUIET_LOG_LEVEL }),
+    );
+    if (run) quiet = { logLevel: QUIET_LOG_LEVEL, workloads: run.workloads };
+  }
+
   let relay = null;
   if (wanted("relay") && existsSync(NATS_SERVER)) {
     console.log("outbox relay (issue 3)");
@@ -132,6 +144,7 @@ async function main(): Promise<void> {
     ceilings: { http, hash, sign: jwt.sign, verify: jwt.verify, cas },
     stores: runs,
     scale,
+    quiet,
     relay,
     notes,
   };

@@ -93,6 +93,19 @@ export function renderMarkdown(r: Results, checks: Check[]): string {
       "",
     );
   }
+  if (r.quiet && empty) {
+    out.push(
+      `## Without request log lines (SQLite FULL, LOG_LEVEL=${r.quiet.logLevel})`,
+      "",
+      `| workload | req/s | p99 ms | of HTTP floor | with LOG_LEVEL=${r.settings.logLevel} |`,
+      "|---|---:|---:|---:|---:|",
+      ...r.quiet.workloads.map((f) => {
+        const logged = empty.workloads.find((e) => e.workload === f.workload)!;
+        return `| ${f.workload}${f.counts ? "" : " ✗"} | ${n0(f.rps)} | ${ms(f.p99Ms)} | ${pct(f.ofFloor)} | ${pct(logged.ofFloor)} |`;
+      }),
+      "",
+    );
+  }
   if (r.relay) {
     out.push(
       "## Outbox relay (issue 3)",

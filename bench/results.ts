@@ -39,6 +39,12 @@ export interface ScaleRun {
   memoryAfterReads: MemoryFigure;
 }
 
+/** validate and me on SQLite FULL without per-request log lines: what one log line costs. */
+export interface QuietRun {
+  logLevel: string;
+  workloads: WorkloadFigure[];
+}
+
 export interface Machine {
   cpus: number;
   cpuModel: string;
@@ -65,6 +71,7 @@ export interface Results {
   ceilings: { http: LoadResult; hash: number; sign: number; verify: number; cas: Partial<Record<StoreKey, number>> };
   stores: StoreRun[];
   scale: ScaleRun | null;
+  quiet: QuietRun | null;
   relay: RelayFigures | null;
   notes: string[];
 }

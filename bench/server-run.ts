@@ -9,8 +9,14 @@ import type { MemoryFigure } from "./results";
 import { settings } from "./settings";
 import type { StoreTarget } from "./stores";
 
-export async function startBenchServer(target: StoreTarget): Promise<RunningServer> {
-  const env: Record<string, string> = { ...target.env, LOG_LEVEL: settings.logLevel, JWT_ALG: settings.jwtAlg };
+/** `overrides`: settings on top of the benchmark's (the quiet-log section sets LOG_LEVEL). */
+export async function startBenchServer(target: StoreTarget, overrides: Record<string, string> = {}): Promise<RunningServer> {
+  const env: Record<string, string> = {
+    ...target.env,
+    LOG_LEVEL: settings.logLevel,
+    JWT_ALG: settings.jwtAlg,
+    ...overrides,
+  };
   // BUN_OPTIONS passes flags to the `bun` that startServer spawns.
   if (settings.cpuProfileDir) {
     env.BUN_OPTIONS = `--cpu-prof --cpu-prof-md --cpu-prof-dir=${settings.cpuProfileDir} --cpu-prof-name=${target.key}-${Date.now()}`;
