@@ -19,13 +19,11 @@ import { renderMarkdown } from "./report";
 import type { Results, StoreRun } from "./results";
 import { runScale } from "./scale";
 import { settings } from "./settings";
-import { runReads, runStore } from "./store-run";
+import { QUIET_LOG_LEVEL, runQuiet } from "./quiet";
+import { runStore } from "./store-run";
 import { hybridTarget, postgresTarget, redisTarget, sqliteTarget, type StoreKey, type StoreTarget } from "./stores";
 import { checkTargets, unreachableTargets } from "./targets";
 import { ensureTools } from "./tools";
-
-/** The quiet section's log level: warnings only, so no line per request. */
-const QUIET_LOG_LEVEL = "warn";
 
 /** PostgresStore's default pool: that many rotations can be in flight in the server. */
 const POSTGRES_POOL = 10;
@@ -108,11 +106,8 @@ async function main(): Promise<void> {
 
   let quiet = null;
   if (wanted("quiet") && cas["sqlite-full"] !== undefined) {
-    console.log(`without request log lines: validate and me, SQLite FULL, LOG_LEVEL=${QUIET_LOG_LEVEL}`);
-    const run = await withTarget("sqlite-full", (t) =>
-      runReads(t, { ...base, cas: cas["sqlite-full"]! }, ["validate", "me"], { LOG_LEVEL: QUIET_LOG_LEVEL }),
-    );
-    if (run) quiet = { logLevel: QUIET_LOG_LEVEL, workloads: run.workloads };
+    console.log(`request log lines: validate and me, SQLite FULL, LOG_LEVEL=${settings.logLevel} and ${QUIET_LOG_LEVEL} in turn`);
+    quiet = await runQuiet({ ...base, cas: cas["sqlite-full"] });
   }
 
   let relay = null;

@@ -39,9 +39,11 @@ export interface ScaleRun {
   memoryAfterReads: MemoryFigure;
 }
 
-/** validate and me on SQLite FULL without per-request log lines: what one log line costs. */
+/** validate and me on SQLite FULL with and without per-request log lines (quiet.ts). */
 export interface QuietRun {
   logLevel: string;
+  /** The same workloads at the benchmark's log level, measured in alternation with `workloads`. */
+  logged: WorkloadFigure[];
   workloads: WorkloadFigure[];
 }
 

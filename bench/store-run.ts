@@ -33,19 +33,14 @@ export async function runStore(target: StoreTarget, ceilings: Ceilings): Promise
   }
 }
 
-/** Some workloads only (by default those the scale check compares), on a server with `overrides`. */
-export async function runReads(
-  target: StoreTarget,
-  ceilings: Ceilings,
-  names: WorkloadName[] = READS,
-  overrides: Record<string, string> = {},
-) {
-  const server = await startBenchServer(target, overrides);
+/** Only the workloads the scale check compares. */
+export async function runReads(target: StoreTarget, ceilings: Ceilings) {
+  const server = await startBenchServer(target);
   try {
     const memoryIdle = memoryOf(server);
     const ctx = new WorkloadContext(target);
     const figures: WorkloadFigure[] = [];
-    for (const workload of WORKLOADS.filter((w) => names.includes(w.name))) {
+    for (const workload of WORKLOADS.filter((w) => READS.includes(w.name))) {
       figures.push(await measureWorkload(server.url, ctx, workload, ceilings));
     }
     return { workloads: figures, memoryIdle, memoryAfterReads: memoryOf(server) };
