@@ -1,7 +1,9 @@
 /**
  * Worker thread of checkpointer.ts: its own connection to the database, copying the WAL into the
  * database file with a PASSIVE checkpoint every intervalMs. Messages: first the settings (answered
- * once the connection is open, or could not be), then "stop" (closes the connection and exits).
+ * once the connection is open, or could not be), then "stop" (closes the connection and answers
+ * { stopped }; the main thread then terminates the worker — process.exit here would end the whole
+ * process in Bun).
  */
 import { Database } from "bun:sqlite";
 import type { CheckpointSettings } from "./checkpointer";
@@ -37,5 +39,5 @@ self.onmessage = (message: MessageEvent<CheckpointSettings | "stop">) => {
   if (message.data !== "stop") return start(message.data);
   clearInterval(timer);
   db?.close();
-  process.exit(0);
+  self.postMessage({ stopped: true });
 };

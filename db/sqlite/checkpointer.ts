@@ -25,7 +25,7 @@ const STOP_WAIT_MS = 1000;
 
 export class Checkpointer {
   private readonly worker: Worker;
-  private readonly exited: Promise<void>;
+  private stopped: () => void = () => {};
   /** Resolves once the worker has opened its connection (or failed to). */
   readonly ready: Promise<void>;
 
@@ -34,17 +34,20 @@ export class Checkpointer {
     // The worker must never keep a finished process alive.
     this.worker.unref();
     this.ready = new Promise((resolve) => {
-      this.worker.onmessage = () => resolve();
+      this.worker.onmessage = (message: MessageEvent<{ stopped?: true }>) => {
+        if (message.data.stopped) this.stopped();
+        resolve();
+      };
       this.worker.onerror = () => resolve();
     });
-    this.exited = new Promise((resolve) => this.worker.addEventListener("close", () => resolve()));
     this.worker.postMessage({ ...settings, intervalMs: CHECKPOINT_INTERVAL_MS } satisfies CheckpointSettings);
   }
 
   /** Lets the worker close its connection between two checkpoints, then ends it. */
   async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => (this.stopped = resolve));
     this.worker.postMessage("stop");
-    await Promise.race([this.exited, Bun.sleep(STOP_WAIT_MS)]);
+    await Promise.race([closed, Bun.sleep(STOP_WAIT_MS)]);
     this.worker.terminate();
   }
 }
