@@ -65,8 +65,8 @@ export const RefreshTokenBody = t.Object({ refresh_token: t.String({ examples: [
 
 /**
  * Success bodies are built by our own typed code and asserted field by field in the tests, so they
- * are documented but not re-checked on every answer (Elysia's noValidate): the check of the date-time and
- * uuid formats alone took about a tenth of the CPU of GET /session/me.
+ * are documented but not re-checked on every answer (Elysia's noValidate): the check of the
+ * date-time and uuid formats alone took about a tenth of the CPU of GET /session/me.
  */
 const answerOnly = <T extends TSchema>(schema: T): T =>
   // Elysia's t.NoValidate flag, but not enumerable: it would otherwise be printed into /docs/json.
