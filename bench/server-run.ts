@@ -21,8 +21,8 @@ export async function startBenchServer(target: StoreTarget, overrides: Record<st
   if (settings.cpuProfileDir) {
     env.BUN_OPTIONS = `--cpu-prof --cpu-prof-md --cpu-prof-dir=${settings.cpuProfileDir} --cpu-prof-name=${target.key}-${Date.now()}`;
   }
-  // Logs go to a file, as a deployment's would: piped into the benchmark, reading them would take
-  // CPU from the core wrk runs on.
+  // Logs go to a file, as a deployment's would, not through a pipe into a string of the benchmark
+  // process (a few hundred MB over a run, read on the CPU that wrk also needs).
   return startServer(target.dir, env, 60_000, join(target.dir, "server.log"));
 }
 
