@@ -5,7 +5,7 @@
  */
 import { AccessTokens } from "../server/core/access-tokens";
 import { decodeSecretKey } from "../server/core/config";
-import { systemClock, type SessionRow } from "../server/core/ports";
+import { type SessionRow, systemClock } from "../server/core/ports";
 import { deriveSecrets } from "../server/core/secrets";
 import { KeyRing } from "../server/core/signing-keys";
 import { SECRET_KEY } from "../test/support/core";

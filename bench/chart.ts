@@ -3,8 +3,9 @@
  * requests/s as a share of its composite ceiling, a tick where its target lies. Drawn as SVG and
  * rasterised by rsvg-convert (Debian librsvg2-bin): no renderer binaries fetched at run time.
  */
-import { $ } from "bun";
+
 import { writeFileSync } from "node:fs";
+import { $ } from "bun";
 import type { Results } from "./results";
 import { targetOfCeiling } from "./targets";
 import { WORKLOADS } from "./workloads";

@@ -1,7 +1,7 @@
 /** The HTTP floor: floor-server.ts in its own process, driven by wrk exactly like the service. */
 import { join } from "node:path";
 import { freePort } from "../test/support/server";
-import { runWrk, type LoadResult } from "./load";
+import { type LoadResult, runWrk } from "./load";
 import { line } from "./measure";
 import { spawnUntilReady } from "./processes";
 import { settings } from "./settings";

@@ -6,8 +6,9 @@
  * is exact. An npm generator (autocannon under node) is single-threaded JavaScript whose own
  * ceiling sits near a Bun server's HTTP floor, so it would measure itself.
  */
-import { spawn } from "bun";
+
 import { join } from "node:path";
+import { spawn } from "bun";
 import { settings } from "./settings";
 
 const LUA_DIR = join(import.meta.dir, "lua");

@@ -7,21 +7,21 @@
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { NATS_SERVER } from "../test/support/nats";
 import { tempDir } from "../test/support/core";
+import { NATS_SERVER } from "../test/support/nats";
 import { casRate, hashRate, jwtRates } from "./ceilings";
 import { writeChart } from "./chart";
 import { measureHttpFloor } from "./floor";
 import { describeMachine } from "./machine";
 import { cleanUp, installCleanup, interrupted, removeAtExit } from "./processes";
+import { QUIET_LOG_LEVEL, runQuiet } from "./quiet";
 import { benchRelay } from "./relay";
 import { renderMarkdown } from "./report";
 import type { Results, StoreRun } from "./results";
 import { runScale } from "./scale";
 import { settings } from "./settings";
-import { QUIET_LOG_LEVEL, runQuiet } from "./quiet";
 import { runStore } from "./store-run";
-import { hybridTarget, postgresTarget, redisTarget, sqliteTarget, type StoreKey, type StoreTarget } from "./stores";
+import { hybridTarget, postgresTarget, redisTarget, type StoreKey, type StoreTarget, sqliteTarget } from "./stores";
 import { checkTargets, unreachableTargets } from "./targets";
 import { ensureTools } from "./tools";
 
@@ -106,7 +106,9 @@ async function main(): Promise<void> {
 
   let quiet = null;
   if (wanted("quiet") && cas["sqlite-full"] !== undefined) {
-    console.log(`request log lines: validate and me, SQLite FULL, LOG_LEVEL=${settings.logLevel} and ${QUIET_LOG_LEVEL} in turn`);
+    console.log(
+      `request log lines: validate and me, SQLite FULL, LOG_LEVEL=${settings.logLevel} and ${QUIET_LOG_LEVEL} in turn`,
+    );
     quiet = await runQuiet({ ...base, cas: cas["sqlite-full"] });
   }
 
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
   };
   for (const text of unreachableTargets(results)) note(text);
   const checks = checkTargets(results);
-  writeFileSync(join(import.meta.dir, "results.json"), JSON.stringify({ ...results, checks }, null, 2) + "\n");
+  writeFileSync(join(import.meta.dir, "results.json"), `${JSON.stringify({ ...results, checks }, null, 2)}\n`);
   writeFileSync(join(import.meta.dir, "results.md"), renderMarkdown(results, checks));
   await writeChart(results, join(import.meta.dir, "results.png"), removeAtExit(tempDir("bench-chart-")));
 

@@ -1,5 +1,5 @@
 /** One workload against one running server: warm-up, pool sizing from the warm-up rate, measurement. */
-import { counts, runWrk, type LoadResult } from "./load";
+import { counts, type LoadResult, runWrk } from "./load";
 import type { WorkloadFigure } from "./results";
 import { settings } from "./settings";
 import type { Ceilings, Workload, WorkloadContext } from "./workloads";

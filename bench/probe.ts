@@ -11,9 +11,9 @@ import { measureWorkload } from "./measure";
 import { installCleanup } from "./processes";
 import { startBenchServer } from "./server-run";
 import { settings } from "./settings";
-import { postgresTarget, sqliteTarget, type StoreTarget } from "./stores";
+import { postgresTarget, type StoreTarget, sqliteTarget } from "./stores";
 import { ensureTools } from "./tools";
-import { WorkloadContext, WORKLOADS } from "./workloads";
+import { WORKLOADS, WorkloadContext } from "./workloads";
 
 /** PostgresStore's default pool, as in main.ts. */
 const POSTGRES_POOL = 10;

@@ -3,8 +3,9 @@
  * startNats, benchRelay) spawn processes we hold no handle to, so cleanup walks /proc for every
  * descendant of this process and kills each by its pid: nothing else on the machine is touched.
  */
-import { spawn, type Subprocess } from "bun";
+
 import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { type Subprocess, spawn } from "bun";
 
 const tempDirs = new Set<string>();
 /** Asynchronous undo steps (dropping a scratch PostgreSQL database) for an interrupted run. */

@@ -8,8 +8,8 @@ import { measureWorkload } from "./measure";
 import type { QuietRun, WorkloadFigure } from "./results";
 import { startBenchServer } from "./server-run";
 import { settings } from "./settings";
-import { sqliteTarget, type StoreTarget } from "./stores";
-import { WorkloadContext, workload, type Ceilings, type WorkloadName } from "./workloads";
+import { type StoreTarget, sqliteTarget } from "./stores";
+import { type Ceilings, WorkloadContext, type WorkloadName, workload } from "./workloads";
 
 export const QUIET_LOG_LEVEL = "warn";
 const ROUNDS = 2;

@@ -6,8 +6,8 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "nats";
-import { SqliteStore } from "../db/sqlite/store";
 import { outbox } from "../db/sqlite/schema";
+import { SqliteStore } from "../db/sqlite/store";
 import { NatsLink } from "../server/events/nats-link";
 import { OutboxRelay } from "../server/events/relay";
 import { ensureStream } from "../server/events/streams";

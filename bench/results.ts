@@ -1,8 +1,8 @@
 /** The shape of bench/results.json; report.ts and chart.ts read only this. */
 import type { LoadResult } from "./load";
+import type { RelayFigures } from "./relay";
 import type { StoreKey } from "./stores";
 import type { WorkloadName } from "./workloads";
-import type { RelayFigures } from "./relay";
 
 export interface WorkloadFigure extends LoadResult {
   workload: WorkloadName;

@@ -3,8 +3,9 @@
  * (the refresh-token hash keyed with the test SECRET_KEY's hash key, so the tokens work against a
  * server started with that key), written with prepared multi-row statements in big transactions.
  */
-import { SQL } from "bun";
+
 import { Database } from "bun:sqlite";
+import { SQL } from "bun";
 import { getTableColumns } from "drizzle-orm";
 import { sessions as pgSessions } from "../db/postgres/schema";
 import { sessions as sqliteSessions } from "../db/sqlite/schema";

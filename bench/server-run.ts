@@ -3,14 +3,17 @@
  * SECRET_KEY and service key) on one store, with the benchmark's settings added.
  */
 import { join } from "node:path";
-import { startServer, type RunningServer } from "../test/support/server";
+import { type RunningServer, startServer } from "../test/support/server";
 import { residentMemory } from "./memory";
 import type { MemoryFigure } from "./results";
 import { settings } from "./settings";
 import type { StoreTarget } from "./stores";
 
 /** `overrides`: settings on top of the benchmark's (the quiet-log section sets LOG_LEVEL). */
-export async function startBenchServer(target: StoreTarget, overrides: Record<string, string> = {}): Promise<RunningServer> {
+export async function startBenchServer(
+  target: StoreTarget,
+  overrides: Record<string, string> = {},
+): Promise<RunningServer> {
   const env: Record<string, string> = {
     ...target.env,
     LOG_LEVEL: settings.logLevel,

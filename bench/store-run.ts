@@ -3,7 +3,7 @@ import { measureWorkload } from "./measure";
 import type { StoreRun, WorkloadFigure } from "./results";
 import { memoryOf, startBenchServer } from "./server-run";
 import type { StoreTarget } from "./stores";
-import { WorkloadContext, WORKLOADS, type Ceilings, type WorkloadName } from "./workloads";
+import { type Ceilings, WORKLOADS, WorkloadContext, type WorkloadName } from "./workloads";
 
 /** validate, me and refresh first: the memory after them is compared with the 1M-session store. */
 const READS: WorkloadName[] = ["validate", "me", "refresh"];

@@ -14,7 +14,7 @@ import { createTestDatabase, POSTGRES_ADMIN_URL } from "../test/support/postgres
 import { flushTestRedis } from "../test/support/redis";
 import { dbFile } from "../test/support/server";
 import { removeAtExit, removeNow, undoOnInterrupt } from "./processes";
-import { postgresWriter, sqliteWriter, storeWriter, type SeedWriter } from "./seed";
+import { postgresWriter, type SeedWriter, sqliteWriter, storeWriter } from "./seed";
 
 export type StoreKey = "sqlite-full" | "sqlite-normal" | "postgres" | "redis" | "hybrid";
 
@@ -58,7 +58,7 @@ export async function postgresTarget(): Promise<StoreTarget | { skipped: string 
   if (host !== "127.0.0.1") {
     return { skipped: `PostgreSQL is not at 127.0.0.1 (${host}); the benchmark sends traffic only there` };
   }
-  let database;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
   try {
     database = await createTestDatabase();
   } catch (error) {

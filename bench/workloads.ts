@@ -53,7 +53,7 @@ export class WorkloadContext {
   /** Writes lines into a new file in the target's folder; returns its path. */
   file(lines: string[]): string {
     const path = join(this.target.dir, `wrk-${this.files++}.txt`);
-    writeFileSync(path, lines.join("\n") + "\n");
+    writeFileSync(path, `${lines.join("\n")}\n`);
     return path;
   }
 

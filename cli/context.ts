@@ -3,7 +3,7 @@
  * settings, and a core that is always closed afterwards (an open store would keep the process alive).
  */
 import type { Config, ConfigResult } from "../server/core/config";
-import { openCore, type Core } from "../server/open-core";
+import { type Core, openCore } from "../server/open-core";
 import { CliError } from "./exit-codes";
 
 export interface CliIO {

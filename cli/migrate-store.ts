@@ -3,14 +3,15 @@
  * for `sessionctl migrate`. It uses each dialect's own migration function (the one the server runs
  * at start) and opens the database alone, without the core: no SECRET_KEY, no signing key made.
  */
-import { SQL } from "bun";
-import { drizzle } from "drizzle-orm/bun-sqlite";
+
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { SQL } from "bun";
+import { drizzle } from "drizzle-orm/bun-sqlite";
 import { databaseOf } from "../db/postgres/driver";
 import { bunSqlDriver } from "../db/postgres/drivers/bun-sql";
-import { isRedisUrl } from "../db/redis/options";
 import { applyMigrations as applyPostgresMigrations } from "../db/postgres/migrate";
+import { isRedisUrl } from "../db/redis/options";
 import { applyMigrations as applySqliteMigrations } from "../db/sqlite/migrate";
 import { openSqlite } from "../db/sqlite/store";
 import type { Config } from "../server/core/config";

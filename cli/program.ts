@@ -29,7 +29,9 @@ function unexpectedMessage(error: unknown): string {
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("sessionctl")
-    .description("Operate the Session Service store: sessions, signing keys and service clients. Uses the server's settings (DATABASE_URL, SECRET_KEY, …).")
+    .description(
+      "Operate the Session Service store: sessions, signing keys and service clients. Uses the server's settings (DATABASE_URL, SECRET_KEY, …).",
+    )
     .version(pkg.version)
     .exitOverride()
     .configureOutput({
@@ -39,7 +41,12 @@ export function buildProgram(ctx: CliContext): Command {
     })
     .addHelpText(
       "after",
-      examples("sessionctl list --user alice", "sessionctl revoke --user alice", "sessionctl stats --json", "sessionctl <command> --help"),
+      examples(
+        "sessionctl list --user alice",
+        "sessionctl revoke --user alice",
+        "sessionctl stats --json",
+        "sessionctl <command> --help",
+      ),
     );
   // Subcommands are made with .command(), so they inherit the settings above.
   registerSessionCommands(program, ctx);

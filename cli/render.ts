@@ -6,9 +6,20 @@
 import Table from "cli-table3";
 
 const PLAIN_CHARS = {
-  top: "", "top-mid": "", "top-left": "", "top-right": "",
-  bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "",
-  left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "",
+  top: "",
+  "top-mid": "",
+  "top-left": "",
+  "top-right": "",
+  bottom: "",
+  "bottom-mid": "",
+  "bottom-left": "",
+  "bottom-right": "",
+  left: "",
+  "left-mid": "",
+  mid: "",
+  "mid-mid": "",
+  right: "",
+  "right-mid": "",
   middle: "  ",
 };
 
@@ -22,7 +33,11 @@ function newTable(tty: boolean, head?: string[]): Table.Table {
 }
 
 /** cli-table3 pads the last column too; plain output should not end lines in spaces. */
-const finish = (text: string) => text.split("\n").map((line) => line.trimEnd()).join("\n") + "\n";
+const finish = (text: string) =>
+  `${text
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n")}\n`;
 
 export type Cell = string | number | null;
 const cell = (value: Cell) => (value === null ? "-" : String(value));
@@ -40,13 +55,13 @@ export function renderRecord(pairs: Array<[string, Cell]>, tty: boolean): string
   return finish(table.toString());
 }
 
-export const renderJson = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
+export const renderJson = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 /** Long free text (user agents) cut for a table cell; --json always has the whole value. */
 export function truncate(text: string | null, max: number): string | null {
   if (text === null) return null;
   const chars = [...text];
-  return chars.length <= max ? text : chars.slice(0, max - 1).join("") + "…";
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join("")}…`;
 }
 
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

@@ -4,8 +4,8 @@
  * that no token hash, nonce or claim can slip into the output.
  */
 import { iso } from "../server/core/events";
-import { sessionStatus, type SessionRow, type SessionStatus } from "../server/core/ports";
-import { sessionView, type SessionView } from "../server/core/sessions";
+import { type SessionRow, type SessionStatus, sessionStatus } from "../server/core/ports";
+import { type SessionView, sessionView } from "../server/core/sessions";
 
 export interface SessionObject extends SessionView {
   user_id: string;

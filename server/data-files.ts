@@ -12,7 +12,7 @@ function readOrCreate(path: string, create: () => string): string {
   if (!existsSync(path)) {
     try {
       // "wx": never overwrite a file another process created a moment ago.
-      writeFileSync(path, create() + "\n", { mode: 0o600, flag: "wx" });
+      writeFileSync(path, `${create()}\n`, { mode: 0o600, flag: "wx" });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }

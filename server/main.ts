@@ -2,7 +2,7 @@
 import { loadConfig } from "./core/config";
 import { startEvents } from "./events";
 import { createApp } from "./http/app";
-import { serve, type Serving } from "./http/serve";
+import { type Serving, serve } from "./http/serve";
 import { startKeyRotation } from "./key-rotator";
 import { createLogger, flushLogs } from "./logger";
 import { Metrics } from "./metrics";

@@ -11,8 +11,8 @@ import { RedisStore } from "../db/redis/store";
 import { SqliteStore } from "../db/sqlite/store";
 import { AccessTokens } from "./core/access-tokens";
 import type { Config } from "./core/config";
-import { systemClock, type Clock, type SessionObserver, type SessionStore } from "./core/ports";
-import { deriveSecrets, type DerivedSecrets } from "./core/secrets";
+import { type Clock, type SessionObserver, type SessionStore, systemClock } from "./core/ports";
+import { type DerivedSecrets, deriveSecrets } from "./core/secrets";
 import { ServiceKeys } from "./core/service-keys";
 import { SessionService } from "./core/sessions";
 import { KeyRing } from "./core/signing-keys";
@@ -40,13 +40,21 @@ export interface OpenOptions {
 }
 
 /** Async because the PostgreSQL store migrates over the network before it takes requests. */
-export async function openStore(config: Config, options: Pick<OpenOptions, "backgroundCheckpoints"> = {}): Promise<SessionStore> {
+export async function openStore(
+  config: Config,
+  options: Pick<OpenOptions, "backgroundCheckpoints"> = {},
+): Promise<SessionStore> {
   const sql = await openBaseStore(config, options);
   // Hybrid mode: SQL stays the record, Redis caches the two hot reads (db/hybrid/store.ts).
-  return config.redisUrl ? new HybridStore(sql, { redisUrl: config.redisUrl, cacheTtlMs: config.redisCacheTtlMs }) : sql;
+  return config.redisUrl
+    ? new HybridStore(sql, { redisUrl: config.redisUrl, cacheTtlMs: config.redisCacheTtlMs })
+    : sql;
 }
 
-async function openBaseStore(config: Config, options: Pick<OpenOptions, "backgroundCheckpoints">): Promise<SessionStore> {
+async function openBaseStore(
+  config: Config,
+  options: Pick<OpenOptions, "backgroundCheckpoints">,
+): Promise<SessionStore> {
   if (/^postgres(ql)?:\/\//.test(config.databaseUrl)) return PostgresStore.open({ url: config.databaseUrl });
   if (isRedisUrl(config.databaseUrl)) return RedisStore.open({ url: config.databaseUrl });
   if (config.databaseUrl.startsWith("sqlite:")) {

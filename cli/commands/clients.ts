@@ -3,8 +3,9 @@
  * SERVICE_KEYS setting). Only a keyed hash is stored, so `add` prints the key once and never again.
  * Servers look clients up on every request, so changes take effect at once.
  */
-import type { Command } from "commander";
+
 import { randomBytes } from "node:crypto";
+import type { Command } from "commander";
 import { iso } from "../../server/core/events";
 import type { CliContext } from "../context";
 import { CliError, notFoundError, usageError } from "../exit-codes";
@@ -29,7 +30,10 @@ export function registerClientsCommands(program: Command, ctx: CliContext): void
   const clients = program
     .command("clients")
     .description("Manage the service keys of internal callers (auth-service, gateway).")
-    .addHelpText("after", examples("sessionctl clients list", "sessionctl clients add gateway", "sessionctl clients remove gateway"));
+    .addHelpText(
+      "after",
+      examples("sessionctl clients list", "sessionctl clients add gateway", "sessionctl clients remove gateway"),
+    );
 
   clients
     .command("list")
@@ -38,29 +42,49 @@ export function registerClientsCommands(program: Command, ctx: CliContext): void
     .addHelpText("after", examples("sessionctl clients list", "sessionctl clients list --json"))
     .action(async (opts: { json?: boolean }) => {
       await ctx.withCore(async (core) => {
-        const list = (await core.store.listServiceClients()).map((c) => ({ name: c.name, created_at: iso(c.createdAt) }));
+        const list = (await core.store.listServiceClients()).map((c) => ({
+          name: c.name,
+          created_at: iso(c.createdAt),
+        }));
         if (opts.json) return ctx.io.out(renderJson(list));
         if (list.length === 0) return ctx.io.out("No clients have been added with sessionctl.\n");
-        ctx.io.out(renderTable(["NAME", "CREATED"], list.map((c) => [c.name, c.created_at]), ctx.io.isTTY));
+        ctx.io.out(
+          renderTable(
+            ["NAME", "CREATED"],
+            list.map((c) => [c.name, c.created_at]),
+            ctx.io.isTTY,
+          ),
+        );
       });
     });
 
   clients
     .command("add")
-    .description("Add a client with a new random service key, printed once (only its hash is stored). Servers accept it at once.")
+    .description(
+      "Add a client with a new random service key, printed once (only its hash is stored). Servers accept it at once.",
+    )
     .argument("<name>", "the client's name, e.g. gateway")
     .option("--json", 'print {"name", "service_key", "created_at"}, for scripts')
-    .addHelpText("after", examples("sessionctl clients add gateway", "sessionctl clients add auth-service --json | jq -r .service_key"))
+    .addHelpText(
+      "after",
+      examples("sessionctl clients add gateway", "sessionctl clients add auth-service --json | jq -r .service_key"),
+    )
     .action(async (name: string, opts: { json?: boolean }) => {
       checkName(name);
       await ctx.withCore(async (core) => {
         await requireServersSecretKey(core);
         const serviceKey = newServiceKey();
         const createdAt = core.clock.now();
-        const added = await core.store.addServiceClient({ name, keyHash: core.serviceKeys.hash(serviceKey), createdAt });
+        const added = await core.store.addServiceClient({
+          name,
+          keyHash: core.serviceKeys.hash(serviceKey),
+          createdAt,
+        });
         if (!added) throw new CliError(`client ${name} already exists; remove it first to give it a new key`);
         if (opts.json) return ctx.io.out(renderJson({ name, service_key: serviceKey, created_at: iso(createdAt) }));
-        ctx.io.out(`Added client ${name}. Its service key, shown only this once (only its hash is stored):\n${serviceKey}\n`);
+        ctx.io.out(
+          `Added client ${name}. Its service key, shown only this once (only its hash is stored):\n${serviceKey}\n`,
+        );
       });
     });
 
@@ -71,8 +95,11 @@ export function registerClientsCommands(program: Command, ctx: CliContext): void
     .addHelpText("after", examples("sessionctl clients remove gateway"))
     .action(async (name: string) => {
       await ctx.withCore(async (core) => {
-        if (await core.store.removeServiceClient(name)) return ctx.io.out(`Removed client ${name}; its service key no longer works.\n`);
-        const fromSetting = core.config.serviceKeys.has(name) ? " (it comes from the SERVICE_KEYS setting: remove it there)" : "";
+        if (await core.store.removeServiceClient(name))
+          return ctx.io.out(`Removed client ${name}; its service key no longer works.\n`);
+        const fromSetting = core.config.serviceKeys.has(name)
+          ? " (it comes from the SERVICE_KEYS setting: remove it there)"
+          : "";
         throw notFoundError(`no client ${name} in the store${fromSetting}`);
       });
     });

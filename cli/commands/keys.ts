@@ -87,7 +87,13 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
         const list = keyObjects(core, await core.store.listSigningKeys(), core.clock.now());
         if (opts.json) return ctx.io.out(renderJson(list));
         const head = ["KID", "ALG", "STATUS", "CREATED", "ACTIVATES", "RETIRED"];
-        ctx.io.out(renderTable(head, list.map((k) => [k.kid, k.alg, k.status, k.created_at, k.activates_at, k.retired_at]), ctx.io.isTTY));
+        ctx.io.out(
+          renderTable(
+            head,
+            list.map((k) => [k.kid, k.alg, k.status, k.created_at, k.activates_at, k.retired_at]),
+            ctx.io.isTTY,
+          ),
+        );
       });
     });
 
@@ -98,7 +104,10 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
         `after the JWKS cache time (JWKS_MAX_AGE, default 5 minutes), once verifiers' cached JWKS include it. ` +
         `The old key keeps verifying until its tokens expire.`,
     )
-    .option("--now", "sign with the new key at once (within 10 s); verifiers holding an older cached JWKS may refuse its tokens until they refetch it")
+    .option(
+      "--now",
+      "sign with the new key at once (within 10 s); verifiers holding an older cached JWKS may refuse its tokens until they refetch it",
+    )
     .addHelpText("after", examples("sessionctl keys rotate", "sessionctl keys rotate --now"))
     .action(async (opts: { now?: boolean }) => {
       await ctx.withCore(async (core) => {
@@ -107,23 +116,34 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
         // The server's JWKS max-age: verifiers may hold a JWKS without the new key for that long.
         const cacheMs = core.config.jwksMaxAgeMs;
         const row = await addKey(core, now, opts.now ? now : now + cacheMs);
-        const when = opts.now ? "now (running servers switch within 10 s)" : `${iso(row.activatesAt)} (after the ${cacheMs / 1000} s JWKS cache time)`;
+        const when = opts.now
+          ? "now (running servers switch within 10 s)"
+          : `${iso(row.activatesAt)} (after the ${cacheMs / 1000} s JWKS cache time)`;
         ctx.io.out(`Created ${row.alg} signing key ${row.kid}: published now, signing from ${when}.\n`);
       });
     });
 
   keys
     .command("retire")
-    .description("Retire a key: it neither signs nor verifies any more. Refuses a key still signing or whose tokens may be alive.")
+    .description(
+      "Retire a key: it neither signs nor verifies any more. Refuses a key still signing or whose tokens may be alive.",
+    )
     .argument("<kid>", "the key id (see keys list)")
-    .option("--force", "retire it anyway: its live tokens stop verifying; retiring the signing key first creates a new one that signs at once")
-    .addHelpText("after", examples("sessionctl keys retire xT3n…kid", "sessionctl keys retire xT3n…kid --force   # e.g. a leaked key"))
+    .option(
+      "--force",
+      "retire it anyway: its live tokens stop verifying; retiring the signing key first creates a new one that signs at once",
+    )
+    .addHelpText(
+      "after",
+      examples("sessionctl keys retire xT3n…kid", "sessionctl keys retire xT3n…kid --force   # e.g. a leaked key"),
+    )
     .action(async (kid: string, opts: { force?: boolean }) => {
       await ctx.withCore(async (core) => {
         const rows = await core.store.listSigningKeys();
         const row = rows.find((candidate) => candidate.kid === kid);
         if (!row) throw notFoundError(`no signing key ${kid}`);
-        if (row.retiredAt !== null) return ctx.io.out(`Key ${kid} was already retired at ${iso(row.retiredAt)}; nothing changed.\n`);
+        if (row.retiredAt !== null)
+          return ctx.io.out(`Key ${kid} was already retired at ${iso(row.retiredAt)}; nothing changed.\n`);
         const now = core.clock.now();
         const refusal = retireRefusal(core, rows, row, now);
         if (refusal && !opts.force) throw new CliError(refusal);
@@ -131,7 +151,9 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
           // Never leave the servers without a signer, nor fall back to an older key: a fresh one first.
           await requireServersSecretKey(core);
           const fresh = await addKey(core, now, now);
-          ctx.io.out(`Created ${fresh.alg} signing key ${fresh.kid}, signing now (running servers switch within 10 s).\n`);
+          ctx.io.out(
+            `Created ${fresh.alg} signing key ${fresh.kid}, signing now (running servers switch within 10 s).\n`,
+          );
         }
         await core.store.retireSigningKey(kid, core.clock.now());
         ctx.io.out(`Retired key ${kid}${refusal ? " (forced: access tokens it signed no longer verify)" : ""}.\n`);

@@ -8,7 +8,9 @@ import { plural } from "../render";
 export function registerMigrateCommand(program: Command, ctx: CliContext): void {
   program
     .command("migrate")
-    .description("Apply pending schema migrations to the store (the server also does this when it starts). Needs no SECRET_KEY.")
+    .description(
+      "Apply pending schema migrations to the store (the server also does this when it starts). Needs no SECRET_KEY.",
+    )
     .addHelpText(
       "after",
       examples(

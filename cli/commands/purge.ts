@@ -3,7 +3,7 @@
  * outbox rows relayed before it. It deletes in small transactions in a loop, pausing between
  * them, so the server's writers get the SQLite write lock between batches and keep answering.
  */
-import { Option, type Command } from "commander";
+import { type Command, Option } from "commander";
 import { iso } from "../../server/core/events";
 import type { PurgeResult } from "../../server/core/ports";
 import type { Core } from "../../server/open-core";

@@ -39,7 +39,9 @@ export function registerRevokeCommand(program: Command, ctx: CliContext): void {
       await ctx.withCore(async (core) => {
         if (opts.user !== undefined) {
           const count = await core.sessions.revokeUserByAdmin(opts.user);
-          ctx.io.out(`Revoked ${plural(count, "active session")} of user ${opts.user} (reason admin).${noteOf(opts.reason)}\n`);
+          ctx.io.out(
+            `Revoked ${plural(count, "active session")} of user ${opts.user} (reason admin).${noteOf(opts.reason)}\n`,
+          );
           return;
         }
         const id = sessionId!;

@@ -1,17 +1,18 @@
 /** `list` and `show`: read-only views of sessions, as tables or as session objects (--json). */
-import { Option, type Command } from "commander";
+import { type Command, Option } from "commander";
 import type { SessionStatus } from "../../server/core/ports";
 import { isSessionId } from "../../server/core/sessions";
 import type { CliContext } from "../context";
 import { notFoundError } from "../exit-codes";
 import { examples, wholeNumber } from "../options";
 import { renderJson, renderRecord, renderTable, truncate } from "../render";
-import { sessionObject, type SessionObject } from "../session-object";
+import { type SessionObject, sessionObject } from "../session-object";
 
 const STATUSES = ["active", "revoked", "expired", "all"] as const;
 
 /** A mistyped id is named in the message only when it looks like one: never echo pasted tokens. */
-export const describeSessionId = (id: string) => (isSessionId(id) ? `session ${id}` : "session (that is not a session id)");
+export const describeSessionId = (id: string) =>
+  isSessionId(id) ? `session ${id}` : "session (that is not a session id)";
 
 const statusText = (s: SessionObject) => (s.status === "revoked" ? `revoked (${s.revoke_reason})` : s.status);
 
@@ -20,9 +21,7 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
     .command("list")
     .description("List sessions, newest first.")
     .option("--user <id>", "only the sessions of this user")
-    .addOption(
-      new Option("--status <status>", "only sessions in this state").choices(STATUSES).default("all"),
-    )
+    .addOption(new Option("--status <status>", "only sessions in this state").choices(STATUSES).default("all"))
     .option("--limit <n>", "show at most N sessions", wholeNumber(1, 1_000_000), 100)
     .option("--json", "print one JSON array of session objects, for scripts")
     .addHelpText(
@@ -38,7 +37,14 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
         if (sessions.length === 0) return ctx.io.out("No sessions match.\n");
         const head = ["SESSION_ID", "USER_ID", "STATUS", "CREATED", "LAST_USED", "EXPIRES", "IP", "USER_AGENT"];
         const cells = sessions.map((s) => [
-          s.session_id, s.user_id, statusText(s), s.created_at, s.last_used_at, s.expires_at, s.ip, truncate(s.user_agent, 40),
+          s.session_id,
+          s.user_id,
+          statusText(s),
+          s.created_at,
+          s.last_used_at,
+          s.expires_at,
+          s.ip,
+          truncate(s.user_agent, 40),
         ]);
         ctx.io.out(renderTable(head, cells, ctx.io.isTTY));
       });

@@ -91,7 +91,12 @@ interface Affected {
   refreshed: Set<string>;
 }
 
-const newAffected = (): Affected => ({ tokens: new Set(), sessions: new Set(), users: new Set(), refreshed: new Set() });
+const newAffected = (): Affected => ({
+  tokens: new Set(),
+  sessions: new Set(),
+  users: new Set(),
+  refreshed: new Set(),
+});
 
 function endSession(into: Affected, row: SessionRow): void {
   into.sessions.add(row.sessionId);
@@ -100,7 +105,14 @@ function endSession(into: Affected, row: SessionRow): void {
 }
 
 export class HybridStore implements SessionStore {
-  private readonly counters: HybridStats = { hits: 0, misses: 0, fills: 0, fallbacks: 0, invalidations: 0, failedInvalidations: 0 };
+  private readonly counters: HybridStats = {
+    hits: 0,
+    misses: 0,
+    fills: 0,
+    fallbacks: 0,
+    invalidations: 0,
+    failedInvalidations: 0,
+  };
   private readonly redis: RedisConnection;
   private readonly prefix: string;
   private readonly ttlMs: number;
@@ -138,11 +150,25 @@ export class HybridStore implements SessionStore {
   // ---- the two cached reads ----
 
   findActiveByTokenHash(hash: string, now: number): Promise<SessionRow | null> {
-    return this.cachedRead("tok", hash, hash, now, () => this.sql.findActiveByTokenHash(hash, now), (row) => row.refreshTokenHash === hash);
+    return this.cachedRead(
+      "tok",
+      hash,
+      hash,
+      now,
+      () => this.sql.findActiveByTokenHash(hash, now),
+      (row) => row.refreshTokenHash === hash,
+    );
   }
 
   findActiveSession(sessionId: string, now: number): Promise<SessionRow | null> {
-    return this.cachedRead("sid", sessionId, "", now, () => this.sql.findActiveSession(sessionId, now), (row) => row.sessionId === sessionId);
+    return this.cachedRead(
+      "sid",
+      sessionId,
+      "",
+      now,
+      () => this.sql.findActiveSession(sessionId, now),
+      (row) => row.sessionId === sessionId,
+    );
   }
 
   private async cachedRead(
@@ -159,7 +185,10 @@ export class HybridStore implements SessionStore {
     if (readStart < this.downUntil) this.counters.fallbacks++;
     else {
       try {
-        const reply = (await runScript(this.redis, "lookup", [this.prefix, kind, id, Bun.randomUUIDv7()])) as [number, string];
+        const reply = (await runScript(this.redis, "lookup", [this.prefix, kind, id, Bun.randomUUIDv7()])) as [
+          number,
+          string,
+        ];
         if (Number(reply[0]) === 1) {
           const row = this.decode(reply[1], now);
           if (row && matches(row)) {
@@ -196,11 +225,30 @@ export class HybridStore implements SessionStore {
     }
   }
 
-  private fill(kind: string, id: string, tokenHash: string, epoch: string, row: SessionRow, readStart: number, now: number): void {
+  private fill(
+    kind: string,
+    id: string,
+    tokenHash: string,
+    epoch: string,
+    row: SessionRow,
+    readStart: number,
+    now: number,
+  ): void {
     const validUntil = readStart + this.ttlMs;
     const px = Math.min(validUntil - Date.now(), row.expiresAt - now);
     if (px < 1 || row.revokedAt !== null) return;
-    const args = [this.prefix, kind, id, epoch, row.sessionId, row.userId, tokenHash, String(validUntil), String(Math.ceil(px)), JSON.stringify(row)];
+    const args = [
+      this.prefix,
+      kind,
+      id,
+      epoch,
+      row.sessionId,
+      row.userId,
+      tokenHash,
+      String(validUntil),
+      String(Math.ceil(px)),
+      JSON.stringify(row),
+    ];
     const job = runScript(this.redis, "fill", args).then(
       (set) => {
         if (Number(set) === 1) this.counters.fills++;
@@ -281,29 +329,47 @@ export class HybridStore implements SessionStore {
   // ---- writes that end sessions or rotate tokens ----
 
   createSession(input: NewSession, events: EventFactory) {
-    return this.invalidating(events, newAffected(), (recording) => this.sql.createSession(input, recording), (result, affected) => {
-      for (const row of result?.evicted ?? []) endSession(affected, row);
-    });
+    return this.invalidating(
+      events,
+      newAffected(),
+      (recording) => this.sql.createSession(input, recording),
+      (result, affected) => {
+        for (const row of result?.evicted ?? []) endSession(affected, row);
+      },
+    );
   }
 
   rotate(input: RotateInput, events: EventFactory): Promise<RotateResult> {
     const affected = newAffected();
     // Whatever the outcome, the presented token must not stay cached as current.
     affected.tokens.add(input.presentedHash);
-    return this.invalidating(events, affected, (recording) => this.sql.rotate(input, recording), (result, into) => {
-      if (result.kind === "reuse_revoked") endSession(into, result.row);
-      // Still active with new fields: drop its sid copy, without a session tombstone.
-      if (result.kind === "rotated" || result.kind === "grace_replay") into.refreshed.add(result.row.sessionId);
-    });
+    return this.invalidating(
+      events,
+      affected,
+      (recording) => this.sql.rotate(input, recording),
+      (result, into) => {
+        if (result.kind === "reuse_revoked") endSession(into, result.row);
+        // Still active with new fields: drop its sid copy, without a session tombstone.
+        if (result.kind === "rotated" || result.kind === "grace_replay") into.refreshed.add(result.row.sessionId);
+      },
+    );
   }
 
   revokeByTokenHash(hash: string, now: number, graceMs: number, events: EventFactory): Promise<TokenRevokeResult> {
     const affected = newAffected();
     affected.tokens.add(hash);
-    return this.invalidating(events, affected, (recording) => this.sql.revokeByTokenHash(hash, now, graceMs, recording));
+    return this.invalidating(events, affected, (recording) =>
+      this.sql.revokeByTokenHash(hash, now, graceMs, recording),
+    );
   }
 
-  revokeSession(sessionId: string, ownerUserId: string | null, reason: RevokeReason, now: number, events: EventFactory) {
+  revokeSession(
+    sessionId: string,
+    ownerUserId: string | null,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+  ) {
     const affected = newAffected();
     return this.invalidating(
       events,
@@ -315,7 +381,13 @@ export class HybridStore implements SessionStore {
     );
   }
 
-  async revokeUserSessions(userId: string, reason: RevokeReason, now: number, events: EventFactory, keepSessionId?: string) {
+  async revokeUserSessions(
+    userId: string,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+    keepSessionId?: string,
+  ) {
     const affected = newAffected();
     await this.activeOf(userId, now, affected).catch(() => {});
     // The user's version changes even with keep_current (the kept session merely misses once);
@@ -405,4 +477,3 @@ export class HybridStore implements SessionStore {
     await this.sql.close();
   }
 }
-

@@ -51,7 +51,11 @@ function newRow(i: number): SessionRow {
 }
 
 /** Runs `total` calls of `op(i)` with `workers` in flight; worker w gets i ≡ w (mod workers). */
-async function run(total: number, workers: number, op: (i: number) => Promise<unknown>): Promise<{ opsPerSec: number; p50: number; p99: number }> {
+async function run(
+  total: number,
+  workers: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<{ opsPerSec: number; p50: number; p99: number }> {
   const latencies: number[] = [];
   const started = performance.now();
   await Promise.all(
@@ -101,7 +105,15 @@ async function measure(driver: PgDriver, url: string, admin: SQL, database: stri
     const next = hash();
     now += 1;
     const result = await store.rotate(
-      { presentedHash: current[k]!, newHash: next, nonce: "n", now, idleTimeoutMs: 14 * 86_400_000, graceMs: 10_000, accessExpiresAt: now + 900_000 },
+      {
+        presentedHash: current[k]!,
+        newHash: next,
+        nonce: "n",
+        now,
+        idleTimeoutMs: 14 * 86_400_000,
+        graceMs: 10_000,
+        accessExpiresAt: now + 900_000,
+      },
       events,
     );
     if (result.kind !== "rotated") throw new Error(`bench: expected a rotation, got ${result.kind}`);
@@ -128,8 +140,12 @@ async function main() {
   const url = ADMIN_URL.replace(/\/postgres$/, `/${database}`);
   const scoped = new SQL({ url, database, max: 1 });
   try {
-    console.log(`bun ${Bun.version}; ${SESSIONS} sessions, pool ${POOL}, sequential ${SEQUENTIAL} ops, concurrent ${CONCURRENCY} in flight\n`);
-    console.log("| driver | run | find p50 µs | find p99 µs | find ops/s (c=64) | rotate p50 µs | rotate p99 µs | rotate ops/s (c=64) | after connection loss: recovered ms / errors / close ms |");
+    console.log(
+      `bun ${Bun.version}; ${SESSIONS} sessions, pool ${POOL}, sequential ${SEQUENTIAL} ops, concurrent ${CONCURRENCY} in flight\n`,
+    );
+    console.log(
+      "| driver | run | find p50 µs | find p99 µs | find ops/s (c=64) | rotate p50 µs | rotate p99 µs | rotate ops/s (c=64) | after connection loss: recovered ms / errors / close ms |",
+    );
     console.log("|---|---|---|---|---|---|---|---|---|");
     for (let round = 1; round <= ROUNDS; round++) {
       // Alternate the order each round so neither driver always runs on a warmer server.

@@ -10,7 +10,8 @@ import { deletedUsers, outbox, retiredRefreshTokens, serviceClients, sessions } 
 const p = sql.placeholder;
 
 /** Not revoked and before its deadline: the SQLite store's definition of active. */
-export const active = (now: number | Placeholder) => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now as number));
+export const active = (now: number | Placeholder) =>
+  and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now as number));
 
 export function prepareQueries(db: PgDb) {
   const now = p("now");
@@ -40,7 +41,14 @@ export function prepareQueries(db: PgDb) {
   const retire = db.$with("retire").as(
     db
       .insert(retiredRefreshTokens)
-      .select(db.select({ tokenHash: sql<string>`${rotated.previousTokenHash}`.as("token_hash"), sessionId: rotated.sessionId }).from(rotated))
+      .select(
+        db
+          .select({
+            tokenHash: sql<string>`${rotated.previousTokenHash}`.as("token_hash"),
+            sessionId: rotated.sessionId,
+          })
+          .from(rotated),
+      )
       .onConflictDoNothing(),
   );
 
@@ -54,21 +62,53 @@ export function prepareQueries(db: PgDb) {
         userAgent: sql`coalesce(${p("userAgent")}, ${sessions.userAgent})`,
         ip: sql`coalesce(${p("ip")}, ${sessions.ip})`,
       })
-      .where(and(eq(sessions.previousTokenHash, p("presentedHash")), gte(sessions.rotatedAt, p("graceStart") as unknown as number), active(now)))
+      .where(
+        and(
+          eq(sessions.previousTokenHash, p("presentedHash")),
+          gte(sessions.rotatedAt, p("graceStart") as unknown as number),
+          active(now),
+        ),
+      )
       .returning()
       .prepare("grace_replay"),
-    activeByHash: db.select().from(sessions).where(and(eq(sessions.refreshTokenHash, p("hash")), active(now))).prepare("active_by_hash"),
-    sessionById: db.select().from(sessions).where(eq(sessions.sessionId, p("id"))).prepare("session_by_id"),
-    activeById: db.select().from(sessions).where(and(eq(sessions.sessionId, p("id")), active(now))).prepare("active_by_id"),
+    activeByHash: db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.refreshTokenHash, p("hash")), active(now)))
+      .prepare("active_by_hash"),
+    sessionById: db
+      .select()
+      .from(sessions)
+      .where(eq(sessions.sessionId, p("id")))
+      .prepare("session_by_id"),
+    activeById: db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.sessionId, p("id")), active(now)))
+      .prepare("active_by_id"),
     activeOfUser: db
       .select()
       .from(sessions)
       .where(and(eq(sessions.userId, p("userId")), active(now)))
       .orderBy(desc(sessions.lastUsedAt), desc(sessions.createdAt))
       .prepare("active_of_user"),
-    isDeleted: db.select({ userId: deletedUsers.userId }).from(deletedUsers).where(eq(deletedUsers.userId, p("userId"))).prepare("is_deleted"),
-    clientByHash: db.select().from(serviceClients).where(eq(serviceClients.keyHash, p("hash"))).prepare("client_by_hash"),
-    pendingEvents: db.select().from(outbox).where(isNull(outbox.sentAt)).orderBy(asc(outbox.seq)).limit(p("limit")).prepare("pending_events"),
+    isDeleted: db
+      .select({ userId: deletedUsers.userId })
+      .from(deletedUsers)
+      .where(eq(deletedUsers.userId, p("userId")))
+      .prepare("is_deleted"),
+    clientByHash: db
+      .select()
+      .from(serviceClients)
+      .where(eq(serviceClients.keyHash, p("hash")))
+      .prepare("client_by_hash"),
+    pendingEvents: db
+      .select()
+      .from(outbox)
+      .where(isNull(outbox.sentAt))
+      .orderBy(asc(outbox.seq))
+      .limit(p("limit"))
+      .prepare("pending_events"),
   };
 }
 

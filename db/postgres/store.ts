@@ -12,7 +12,24 @@
  * Every connection opens with lock_timeout and statement_timeout; a timeout, a lost connection
  * and the like surface as ServiceError("unavailable") (errors.ts), never as a raw driver error.
  */
-import { and, asc, count, countDistinct, desc, eq, gte, inArray, isNotNull, isNull, lte, min, ne, or, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  countDistinct,
+  desc,
+  eq,
+  gte,
+  inArray,
+  isNotNull,
+  isNull,
+  lte,
+  min,
+  ne,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import type { CloudEvent } from "../../server/core/events";
 import type {
   EventFactory,
@@ -78,7 +95,11 @@ async function writeEvents(tx: PgTx, events: CloudEvent[]): Promise<void> {
 
 /** Revokes the active sessions matching `where`; returns them as they are afterwards. */
 const revokeWhere = (tx: PgTx, where: SQL | undefined, reason: RevokeReason, now: number): Promise<SessionRow[]> =>
-  tx.update(sessions).set({ revokedAt: now, revokeReason: reason }).where(and(where, active(now))).returning();
+  tx
+    .update(sessions)
+    .set({ revokedAt: now, revokeReason: reason })
+    .where(and(where, active(now)))
+    .returning();
 
 export class PostgresStore implements SessionStore {
   private constructor(
@@ -161,45 +182,76 @@ export class PostgresStore implements SessionStore {
       ip: input.ip ?? null,
     };
     const [rotated] = await this.read(() =>
-      this.q.rotate.execute({ ...params, newHash: input.newHash, nonce: input.nonce, idleDeadline: input.now + input.idleTimeoutMs }),
+      this.q.rotate.execute({
+        ...params,
+        newHash: input.newHash,
+        nonce: input.nonce,
+        idleDeadline: input.now + input.idleTimeoutMs,
+      }),
     );
     if (rotated) return { kind: "rotated", row: rotated };
-    const [replay] = await this.read(() => this.q.graceReplay.execute({ ...params, graceStart: input.now - input.graceMs }));
+    const [replay] = await this.read(() =>
+      this.q.graceReplay.execute({ ...params, graceStart: input.now - input.graceMs }),
+    );
     if (replay) return { kind: "grace_replay", row: replay };
     // Neither current nor in grace: a retired token is reuse, and its revocation commits here.
     return this.write(async (tx): Promise<RotateResult> => {
-      const [revoked] = await revokeWhere(tx, inArray(sessions.sessionId, this.retiredSession(tx, input.presentedHash)), "refresh_token_reuse", input.now);
+      const [revoked] = await revokeWhere(
+        tx,
+        inArray(sessions.sessionId, this.retiredSession(tx, input.presentedHash)),
+        "refresh_token_reuse",
+        input.now,
+      );
       if (revoked) {
         await writeEvents(tx, [events.revoked(revoked)]);
         return { kind: "reuse_revoked", row: revoked };
       }
       // Still the current token of an unrevoked session, yet the swap failed: it ran past its deadline.
       // (A retired hash is never a current one, so this needs no separate "retired but ended" case.)
-      const [current] = await tx.select({ revokedAt: sessions.revokedAt }).from(sessions).where(eq(sessions.refreshTokenHash, input.presentedHash));
+      const [current] = await tx
+        .select({ revokedAt: sessions.revokedAt })
+        .from(sessions)
+        .where(eq(sessions.refreshTokenHash, input.presentedHash));
       return current && current.revokedAt === null ? { kind: "expired" } : { kind: "invalid" };
     });
   }
 
   private retiredSession(tx: PgTx, hash: string) {
-    return tx.select({ id: retiredRefreshTokens.sessionId }).from(retiredRefreshTokens).where(eq(retiredRefreshTokens.tokenHash, hash));
+    return tx
+      .select({ id: retiredRefreshTokens.sessionId })
+      .from(retiredRefreshTokens)
+      .where(eq(retiredRefreshTokens.tokenHash, hash));
   }
 
   async findActiveByTokenHash(hash: string, now: number) {
     return this.read(async () => (await this.q.activeByHash.execute({ hash, now }))[0] ?? null);
   }
 
-  async revokeByTokenHash(hash: string, now: number, graceMs: number, events: EventFactory): Promise<TokenRevokeResult> {
+  async revokeByTokenHash(
+    hash: string,
+    now: number,
+    graceMs: number,
+    events: EventFactory,
+  ): Promise<TokenRevokeResult> {
     return this.write(async (tx): Promise<TokenRevokeResult> => {
       const [current] = await tx
         .select({ id: sessions.sessionId })
         .from(sessions)
-        .where(or(eq(sessions.refreshTokenHash, hash), and(eq(sessions.previousTokenHash, hash), gte(sessions.rotatedAt, now - graceMs))))
+        .where(
+          or(
+            eq(sessions.refreshTokenHash, hash),
+            and(eq(sessions.previousTokenHash, hash), gte(sessions.rotatedAt, now - graceMs)),
+          ),
+        )
         .limit(1);
       const [retired] = current ? [] : await this.retiredSession(tx, hash);
       const target = current ?? retired;
       if (!target) return "unknown";
       const reason = current ? "logout" : "refresh_token_reuse";
-      await writeEvents(tx, (await revokeWhere(tx, eq(sessions.sessionId, target.id), reason, now)).map((r) => events.revoked(r)));
+      await writeEvents(
+        tx,
+        (await revokeWhere(tx, eq(sessions.sessionId, target.id), reason, now)).map((r) => events.revoked(r)),
+      );
       return reason;
     });
   }
@@ -212,7 +264,13 @@ export class PostgresStore implements SessionStore {
     return this.read(async () => (await this.q.activeById.execute({ id: sessionId, now }))[0] ?? null);
   }
 
-  async revokeSession(sessionId: string, ownerUserId: string | null, reason: RevokeReason, now: number, events: EventFactory) {
+  async revokeSession(
+    sessionId: string,
+    ownerUserId: string | null,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+  ) {
     return this.write(async (tx) => {
       // FOR UPDATE: the row we answer with is the one our UPDATE decides on, as under SQLite's write lock.
       const [row] = await tx.select().from(sessions).where(eq(sessions.sessionId, sessionId)).for("update");
@@ -223,13 +281,34 @@ export class PostgresStore implements SessionStore {
     });
   }
 
-  private async revokeAllOf(tx: PgTx, userId: string, reason: RevokeReason, now: number, events: EventFactory, keep?: string) {
-    const rows = await revokeWhere(tx, and(eq(sessions.userId, userId), keep ? ne(sessions.sessionId, keep) : undefined), reason, now);
-    await writeEvents(tx, rows.map((r) => events.revoked(r)));
+  private async revokeAllOf(
+    tx: PgTx,
+    userId: string,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+    keep?: string,
+  ) {
+    const rows = await revokeWhere(
+      tx,
+      and(eq(sessions.userId, userId), keep ? ne(sessions.sessionId, keep) : undefined),
+      reason,
+      now,
+    );
+    await writeEvents(
+      tx,
+      rows.map((r) => events.revoked(r)),
+    );
     return rows.length;
   }
 
-  async revokeUserSessions(userId: string, reason: RevokeReason, now: number, events: EventFactory, keepSessionId?: string) {
+  async revokeUserSessions(
+    userId: string,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+    keepSessionId?: string,
+  ) {
     return this.write(async (tx) => {
       await lockUser(tx, userId);
       return this.revokeAllOf(tx, userId, reason, now, events, keepSessionId);
@@ -282,9 +361,19 @@ export class PostgresStore implements SessionStore {
           expired: countWhere(and(isNull(sessions.revokedAt), lte(sessions.expiresAt, now))),
         })
         .from(sessions);
-      const [users] = await this.db.select({ n: countDistinct(sessions.userId) }).from(sessions).where(active(now));
-      const [pending] = await this.db.select({ n: count(), oldest: min(outbox.createdAt) }).from(outbox).where(isNull(outbox.sentAt));
-      return { sessions: counts!, users: users!.n, events: { pending: pending!.n, oldestPendingCreatedAt: pending!.oldest ?? null } };
+      const [users] = await this.db
+        .select({ n: countDistinct(sessions.userId) })
+        .from(sessions)
+        .where(active(now));
+      const [pending] = await this.db
+        .select({ n: count(), oldest: min(outbox.createdAt) })
+        .from(outbox)
+        .where(isNull(outbox.sentAt));
+      return {
+        sessions: counts!,
+        users: users!.n,
+        events: { pending: pending!.n, oldestPendingCreatedAt: pending!.oldest ?? null },
+      };
     });
   }
 
@@ -301,7 +390,9 @@ export class PostgresStore implements SessionStore {
       }));
     }
     return this.write(async (tx) => {
-      const ids = (await tx.select({ id: sessions.sessionId }).from(sessions).where(ended).limit(batch)).map((r) => r.id);
+      const ids = (await tx.select({ id: sessions.sessionId }).from(sessions).where(ended).limit(batch)).map(
+        (r) => r.id,
+      );
       if (ids.length > 0) {
         await tx.delete(retiredRefreshTokens).where(inArray(retiredRefreshTokens.sessionId, ids));
         await tx.delete(sessions).where(inArray(sessions.sessionId, ids));
@@ -323,7 +414,13 @@ export class PostgresStore implements SessionStore {
   async retireSigningKey(kid: string, now: number) {
     return this.read(
       async () =>
-        (await this.db.update(signingKeys).set({ retiredAt: now }).where(and(eq(signingKeys.kid, kid), isNull(signingKeys.retiredAt))).returning()).length > 0,
+        (
+          await this.db
+            .update(signingKeys)
+            .set({ retiredAt: now })
+            .where(and(eq(signingKeys.kid, kid), isNull(signingKeys.retiredAt)))
+            .returning()
+        ).length > 0,
     );
   }
 
@@ -337,11 +434,15 @@ export class PostgresStore implements SessionStore {
   }
 
   async addServiceClient(row: ServiceClientRow) {
-    return this.read(async () => (await this.db.insert(serviceClients).values(row).onConflictDoNothing().returning()).length > 0);
+    return this.read(
+      async () => (await this.db.insert(serviceClients).values(row).onConflictDoNothing().returning()).length > 0,
+    );
   }
 
   async removeServiceClient(name: string) {
-    return this.read(async () => (await this.db.delete(serviceClients).where(eq(serviceClients.name, name)).returning()).length > 0);
+    return this.read(
+      async () => (await this.db.delete(serviceClients).where(eq(serviceClients.name, name)).returning()).length > 0,
+    );
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number, now: number) {

@@ -60,11 +60,19 @@ export const decodeRows = (flats: unknown[]): SessionRow[] => flats.map(decodeRo
 /** An outbox row from pending.lua's {id, seq, subject, payload, created_at}. */
 export function decodeEvent(entry: unknown): OutboxRow {
   const [id, seq, subject, payload, createdAt] = entry as string[];
-  return { id: id!, seq: Number(seq), subject: subject!, payload: payload!, createdAt: Number(createdAt), sentAt: null };
+  return {
+    id: id!,
+    seq: Number(seq),
+    subject: subject!,
+    payload: payload!,
+    createdAt: Number(createdAt),
+    sentAt: null,
+  };
 }
 
 /** "" is absent, "=text" is text (see opt() in lua/prelude.lua). */
-export const optional = (value: string | null | undefined): string => (value === null || value === undefined ? "" : `=${value}`);
+export const optional = (value: string | null | undefined): string =>
+  value === null || value === undefined ? "" : `=${value}`;
 
 /** Outbox rows as script arguments: the count, then id, subject, payload, created_at of each. */
 export function eventArgs(events: CloudEvent[]): string[] {

@@ -56,7 +56,8 @@ export class RedisConnection {
   connect(): Promise<void> {
     if (this.closed) return Promise.reject(new ServiceError("unavailable", "The store is closed."));
     if (this.client.connected) return Promise.resolve();
-    if (Date.now() - this.failedAt < this.options.reconnectPauseMs) return Promise.reject(new ServiceError("unavailable"));
+    if (Date.now() - this.failedAt < this.options.reconnectPauseMs)
+      return Promise.reject(new ServiceError("unavailable"));
     this.connecting ??= this.attempt().finally(() => {
       this.connecting = null;
     });

@@ -33,9 +33,14 @@ export class RedisRegistry {
   }
 
   async insertSigningKey(row: SigningKeyRow) {
-    const added = await this.connection.send("HSETNX", [this.keys.signingKeys, row.kid, JSON.stringify({ ...row, retiredAt: null })]);
+    const added = await this.connection.send("HSETNX", [
+      this.keys.signingKeys,
+      row.kid,
+      JSON.stringify({ ...row, retiredAt: null }),
+    ]);
     if (added !== 1) throw new Error("a signing key with this kid exists");
-    if (row.retiredAt !== null) await this.connection.send("HSETNX", [this.keys.retiredKeys, row.kid, String(row.retiredAt)]);
+    if (row.retiredAt !== null)
+      await this.connection.send("HSETNX", [this.keys.retiredKeys, row.kid, String(row.retiredAt)]);
   }
 
   async retireSigningKey(kid: string, now: number) {

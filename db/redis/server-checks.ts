@@ -13,7 +13,9 @@ export async function checkServer(connection: RedisConnection, keys: Keys): Prom
   await connection.send("SET", [keys.layout, LAYOUT_VERSION, "NX"]);
   const layout = await connection.send("GET", [keys.layout]);
   if (layout !== LAYOUT_VERSION) {
-    throw new Error(`Redis holds session data of layout ${String(layout)}; this version reads layout ${LAYOUT_VERSION}`);
+    throw new Error(
+      `Redis holds session data of layout ${String(layout)}; this version reads layout ${LAYOUT_VERSION}`,
+    );
   }
   await refuseEvictingEverything(connection);
 }
@@ -33,7 +35,8 @@ async function refuseEvictingEverything(connection: RedisConnection): Promise<vo
   }
   const value = Array.isArray(policy) ? policy[1] : (policy as Record<string, unknown> | null)?.["maxmemory-policy"];
   if (typeof value === "string" && value.startsWith("allkeys-")) {
-    throw new Error(`Redis evicts any key under memory pressure (maxmemory-policy ${value}); the session store needs noeviction`);
+    throw new Error(
+      `Redis evicts any key under memory pressure (maxmemory-policy ${value}); the session store needs noeviction`,
+    );
   }
 }
-

@@ -51,8 +51,9 @@
  * (timeouts, reconnects) and errors.ts (what is "unavailable"); registry.ts (signing keys,
  * clients, leases); server-checks.ts (layout version, eviction policy); options.ts (the URL).
  */
-import type { CloudEvent } from "../../server/core/events";
+
 import { ServiceError } from "../../server/core/errors";
+import type { CloudEvent } from "../../server/core/events";
 import type {
   EventFactory,
   NewSession,
@@ -73,7 +74,7 @@ import type {
 import { sessionStatus } from "../../server/core/ports";
 import { decodeEvent, decodeRow, decodeRows, encodeRow, eventArgs, optional } from "./codec";
 import { RedisConnection } from "./connection";
-import { keysOf, type Keys } from "./keys";
+import { type Keys, keysOf } from "./keys";
 import { parseRedisUrl } from "./options";
 import { RedisRegistry } from "./registry";
 import { Scripts } from "./scripts";
@@ -95,7 +96,11 @@ const PAGE = 1000;
 const RETRY = Symbol("retry");
 
 const isActive = (row: SessionRow, now: number) => row.revokedAt === null && row.expiresAt > now;
-const revokedRow = (row: SessionRow, reason: RevokeReason, now: number): SessionRow => ({ ...row, revokedAt: now, revokeReason: reason });
+const revokedRow = (row: SessionRow, reason: RevokeReason, now: number): SessionRow => ({
+  ...row,
+  revokedAt: now,
+  revokeReason: reason,
+});
 
 /** /session/me order: most recently used first. */
 const byRecentUse = (a: SessionRow, b: SessionRow) =>
@@ -172,7 +177,10 @@ export class RedisStore implements SessionStore {
       if (reply[0] === "ok") return { row, evicted: victims };
       // "evict": the cap is reached; choose the least recently used on this version and try again.
       const live = decodeRows(reply.slice(2)).sort(byRecentUse);
-      victims = live.slice(maxSessionsPerUser - 1).reverse().map((r) => revokedRow(r, "session_limit", row.createdAt));
+      victims = live
+        .slice(maxSessionsPerUser - 1)
+        .reverse()
+        .map((r) => revokedRow(r, "session_limit", row.createdAt));
       victimEvents = victims.map((v) => events.revoked(v));
       expected = victims.length > 0 ? String(reply[1]) : "";
       return RETRY;
@@ -202,7 +210,13 @@ export class RedisStore implements SessionStore {
           return { kind: "expired" };
         case "reuse": {
           // A retired token of an active session: revoke it, if nothing changed since the lookup.
-          const revoked = await this.revokeOnVersion(decodeRow(reply[2]), "refresh_token_reuse", input.now, String(reply[1]), events);
+          const revoked = await this.revokeOnVersion(
+            decodeRow(reply[2]),
+            "refresh_token_reuse",
+            input.now,
+            String(reply[1]),
+            events,
+          );
           return revoked ? { kind: "reuse_revoked", row: revoked } : RETRY;
         }
         default:
@@ -212,9 +226,23 @@ export class RedisStore implements SessionStore {
   }
 
   /** One revocation with its event, applied only on `version`; null when the version moved. */
-  private async revokeOnVersion(row: SessionRow, reason: RevokeReason, now: number, version: string, events: EventFactory) {
+  private async revokeOnVersion(
+    row: SessionRow,
+    reason: RevokeReason,
+    now: number,
+    version: string,
+    events: EventFactory,
+  ) {
     const event = events.revoked(revokedRow(row, reason, now));
-    const reply = await this.run("revoke_one", [row.sessionId, "", now, reason, this.retentionMs, version, ...eventArgs([event])]);
+    const reply = await this.run("revoke_one", [
+      row.sessionId,
+      "",
+      now,
+      reason,
+      this.retentionMs,
+      version,
+      ...eventArgs([event]),
+    ]);
     return reply[0] === "revoked" ? decodeRow(reply[1]) : null;
   }
 
@@ -225,7 +253,12 @@ export class RedisStore implements SessionStore {
     return isActive(row, now) ? row : null;
   }
 
-  async revokeByTokenHash(hash: string, now: number, graceMs: number, events: EventFactory): Promise<TokenRevokeResult> {
+  async revokeByTokenHash(
+    hash: string,
+    now: number,
+    graceMs: number,
+    events: EventFactory,
+  ): Promise<TokenRevokeResult> {
     return this.optimistic(async () => {
       const reply = await this.run("token_lookup", [hash, now - graceMs]);
       if (reply[0] === "unknown") return "unknown";
@@ -246,11 +279,25 @@ export class RedisStore implements SessionStore {
     return row && isActive(row, now) ? row : null;
   }
 
-  async revokeSession(sessionId: string, ownerUserId: string | null, reason: RevokeReason, now: number, events: EventFactory) {
+  async revokeSession(
+    sessionId: string,
+    ownerUserId: string | null,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+  ) {
     let expected = "";
     let event: CloudEvent[] = [];
     return this.optimistic(async () => {
-      const reply = await this.run("revoke_one", [sessionId, optional(ownerUserId), now, reason, this.retentionMs, expected, ...eventArgs(event)]);
+      const reply = await this.run("revoke_one", [
+        sessionId,
+        optional(ownerUserId),
+        now,
+        reason,
+        this.retentionMs,
+        expected,
+        ...eventArgs(event),
+      ]);
       switch (reply[0]) {
         case "none":
           return null;
@@ -267,7 +314,14 @@ export class RedisStore implements SessionStore {
   }
 
   /** Revokes the user's active sessions (but `keep`), optionally marking the user deleted. */
-  private revokeAllOf(userId: string, reason: RevokeReason, now: number, events: EventFactory, keep: string | undefined, markDeleted: boolean) {
+  private revokeAllOf(
+    userId: string,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+    keep: string | undefined,
+    markDeleted: boolean,
+  ) {
     let expected = "";
     let revokedEvents: CloudEvent[] = [];
     return this.optimistic(async () => {
@@ -288,7 +342,13 @@ export class RedisStore implements SessionStore {
     });
   }
 
-  async revokeUserSessions(userId: string, reason: RevokeReason, now: number, events: EventFactory, keepSessionId?: string) {
+  async revokeUserSessions(
+    userId: string,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+    keepSessionId?: string,
+  ) {
     return this.revokeAllOf(userId, reason, now, events, keepSessionId, false);
   }
 
@@ -310,8 +370,10 @@ export class RedisStore implements SessionStore {
 
   async listSessions(filter: SessionFilter, now: number) {
     const limit = filter.limit ?? 100;
-    const wanted = (row: SessionRow) => !filter.status || filter.status === "all" || sessionStatus(row, now) === filter.status;
-    if (filter.userId !== undefined) return (await this.userRows(filter.userId)).filter(wanted).sort(byNewest).slice(0, limit);
+    const wanted = (row: SessionRow) =>
+      !filter.status || filter.status === "all" || sessionStatus(row, now) === filter.status;
+    if (filter.userId !== undefined)
+      return (await this.userRows(filter.userId)).filter(wanted).sort(byNewest).slice(0, limit);
     // Newest first, page by page; a session created meanwhile may shift a page, hence the id set.
     const seen = new Set<string>();
     const out: SessionRow[] = [];
@@ -342,7 +404,10 @@ export class RedisStore implements SessionStore {
     return {
       sessions,
       users: users.size,
-      events: { pending: Number(pending), oldestPendingCreatedAt: oldest === undefined || oldest === null ? null : Number(oldest) },
+      events: {
+        pending: Number(pending),
+        oldestPendingCreatedAt: oldest === undefined || oldest === null ? null : Number(oldest),
+      },
     };
   }
 
@@ -369,7 +434,8 @@ export class RedisStore implements SessionStore {
   listServiceClients = () => this.registry.listServiceClients();
   addServiceClient = (row: ServiceClientRow) => this.registry.addServiceClient(row);
   removeServiceClient = (name: string) => this.registry.removeServiceClient(name);
-  acquireLease = (name: string, owner: string, ttlMs: number, now: number) => this.registry.acquireLease(name, owner, ttlMs, now);
+  acquireLease = (name: string, owner: string, ttlMs: number, now: number) =>
+    this.registry.acquireLease(name, owner, ttlMs, now);
   releaseLease = (name: string, owner: string) => this.registry.releaseLease(name, owner);
 
   async pendingEvents(limit: number): Promise<OutboxRow[]> {

@@ -45,7 +45,8 @@ export class GroupCommit {
     try {
       this.client.run("BEGIN IMMEDIATE");
     } catch (error) {
-      return this.fail(batch, error);
+      this.fail(batch, error);
+      return;
     }
     for (const job of batch) {
       this.client.run("SAVEPOINT job");
@@ -55,7 +56,10 @@ export class GroupCommit {
       } catch (error) {
         // Only this write is undone, unless SQLite already rolled the whole transaction back
         // (disk full, I/O error): then nothing of the batch is committed and every caller hears it.
-        if (!this.undo("ROLLBACK TO job", "RELEASE job")) return this.fail(batch, error);
+        if (!this.undo("ROLLBACK TO job", "RELEASE job")) {
+          this.fail(batch, error);
+          return;
+        }
         outcomes.push({ ok: false, error: toUnavailable(error) });
       }
     }
@@ -63,7 +67,8 @@ export class GroupCommit {
       this.client.run("COMMIT");
     } catch (error) {
       this.undo("ROLLBACK");
-      return this.fail(batch, error);
+      this.fail(batch, error);
+      return;
     }
     batch.forEach((job, i) => {
       const outcome = outcomes[i];

@@ -1,11 +1,14 @@
 import { sql } from "drizzle-orm";
-import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { migrate } from "drizzle-orm/bun-sqlite/migrator";
+
+/** Any Drizzle database over bun:sqlite, whatever its schema. */
+type SqliteDb = BunSQLiteDatabase<Record<string, unknown>>;
 
 export const SQLITE_MIGRATIONS = new URL("./migrations", import.meta.url).pathname;
 
 /** How many migrations drizzle has recorded as applied (0 before the first one). */
-function appliedCount(db: BunSQLiteDatabase<any>): number {
+function appliedCount(db: SqliteDb): number {
   try {
     // all(), not get(): for raw SQL get() returns the row as an array of values.
     return db.all<{ n: number }>(sql`select count(*) as n from __drizzle_migrations`)[0]?.n ?? 0;
@@ -20,7 +23,7 @@ function appliedCount(db: BunSQLiteDatabase<any>): number {
  * starting at once can race; the loser fails on "already exists" and simply tries again, then
  * finds nothing left to do.
  */
-export function applyMigrations(db: BunSQLiteDatabase<any>): number {
+export function applyMigrations(db: SqliteDb): number {
   const before = appliedCount(db);
   for (let attempt = 1; ; attempt++) {
     try {

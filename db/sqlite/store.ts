@@ -5,14 +5,13 @@
  */
 import { Database } from "bun:sqlite";
 import {
-  getTableColumns,
-  type Placeholder,
   and,
   asc,
   count,
   countDistinct,
   desc,
   eq,
+  getTableColumns,
   gt,
   inArray,
   isNotNull,
@@ -21,10 +20,11 @@ import {
   min,
   ne,
   or,
+  type Placeholder,
   sql,
-  type SQL,
 } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
+import type { CloudEvent } from "../../server/core/events";
 import type {
   EventFactory,
   NewSession,
@@ -41,9 +41,8 @@ import type {
   StoreStats,
   TokenRevokeResult,
 } from "../../server/core/ports";
-import type { CloudEvent } from "../../server/core/events";
-import { toUnavailable } from "./errors";
 import { Checkpointer } from "./checkpointer";
+import { toUnavailable } from "./errors";
 import { GroupCommit } from "./group-commit";
 import { applyMigrations } from "./migrate";
 import * as schema from "./schema";
@@ -273,7 +272,8 @@ export class SqliteStore implements SessionStore {
         return { kind: "rotated", row: rotated };
       }
       const replay = this.q.graceReplay.get({ ...params, graceStart: input.now - input.graceMs }) as
-        SessionRow | undefined;
+        | SessionRow
+        | undefined;
       if (replay) return { kind: "grace_replay", row: replay };
       const retired = this.q.retired.get({ hash: input.presentedHash });
       if (retired) {

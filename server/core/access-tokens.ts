@@ -1,6 +1,7 @@
 /** Access tokens: compact JWS with `typ: at+jwt`, verified with pinned algorithm, iss, aud and typ. */
-import { jwtVerify } from "jose";
+
 import { randomUUID } from "node:crypto";
+import { jwtVerify } from "jose";
 import { ServiceError } from "./errors";
 import { signCompactJws } from "./jws";
 import type { SessionRow } from "./ports";

@@ -16,7 +16,13 @@ export interface CloudEvent {
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 
-function envelope(type: CloudEvent["type"], id: string, sessionId: string, now: number, data: CloudEvent["data"]): CloudEvent {
+function envelope(
+  type: CloudEvent["type"],
+  id: string,
+  sessionId: string,
+  now: number,
+  data: CloudEvent["data"],
+): CloudEvent {
   return {
     specversion: "1.0",
     id,

@@ -5,7 +5,7 @@
  * path. Verification, key generation and the JWKS stay with jose; tests verify these tokens with
  * jose's jwtVerify.
  */
-import { sign, type KeyObject } from "node:crypto";
+import { type KeyObject, sign } from "node:crypto";
 
 const b64url = (text: string) => Buffer.from(text, "utf8").toString("base64url");
 

@@ -11,7 +11,13 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now() };
 
 export type RevokeReason =
-  "logout" | "logout_others" | "logout_all" | "refresh_token_reuse" | "session_limit" | "user_deleted" | "admin";
+  | "logout"
+  | "logout_others"
+  | "logout_all"
+  | "refresh_token_reuse"
+  | "session_limit"
+  | "user_deleted"
+  | "admin";
 
 export interface SessionRow {
   sessionId: string;

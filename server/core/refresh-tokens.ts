@@ -15,7 +15,11 @@ export function hashSecret(key: Buffer, secret: string): string {
 }
 
 export function deriveChildToken(deriveKey: Buffer, parent: string, nonce: string): string {
-  return createHmac("sha256", deriveKey).update(parent, "utf8").update("\u0000").update(nonce, "utf8").digest("base64url");
+  return createHmac("sha256", deriveKey)
+    .update(parent, "utf8")
+    .update("\u0000")
+    .update(nonce, "utf8")
+    .digest("base64url");
 }
 
 /** Constant-time equality for two base64url digests (or any strings). */

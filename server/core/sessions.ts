@@ -2,18 +2,18 @@
  * The session use cases of CONTRACT §3, free of HTTP, CLI, NATS and SQL. "Not valid" is an error
  * code (ServiceError), never a leaked detail: every refresh failure is the same invalid_grant.
  */
-import { AccessTokens } from "./access-tokens";
+import type { AccessTokens } from "./access-tokens";
 import { ServiceError } from "./errors";
-import { eventFactory, iso, type CloudEvent } from "./events";
+import { type CloudEvent, eventFactory, iso } from "./events";
 import { canonicalIp, checkClaims, checkUserId, cleanUserAgent } from "./input";
 import {
-  silentObserver,
   type Clock,
   type EventFactory,
   type RevokeReason,
   type SessionObserver,
   type SessionRow,
   type SessionStore,
+  silentObserver,
 } from "./ports";
 import { constantTimeEqual, deriveChildToken, hashSecret, mintRefreshToken, newRotationNonce } from "./refresh-tokens";
 import type { DerivedSecrets } from "./secrets";
@@ -91,7 +91,10 @@ export interface SessionServiceDeps {
 
 /** A factory that also keeps what it built, so the caller learns which events one store call wrote. */
 function recording(factory: EventFactory, into: CloudEvent[]): EventFactory {
-  const keep = (event: CloudEvent) => (into.push(event), event);
+  const keep = (event: CloudEvent) => {
+    into.push(event);
+    return event;
+  };
   return { created: (row) => keep(factory.created(row)), revoked: (row) => keep(factory.revoked(row)) };
 }
 

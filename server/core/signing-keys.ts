@@ -4,8 +4,9 @@
  * published at once and signs from its `activatesAt`. A key that stopped signing stays published
  * until the last access token it can have signed has expired.
  */
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from "jose";
+
 import { createPrivateKey, type KeyObject } from "node:crypto";
+import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import type { SigningAlg } from "./config";
 import type { Clock, SessionStore, SigningKeyRow } from "./ports";
 import { decrypt, encrypt } from "./secrets";

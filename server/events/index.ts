@@ -1,8 +1,9 @@
 /** Wires the event side of the server: one NATS link, the outbox relay and the user.deleted consumer. */
-import type { Core } from "../open-core";
+
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
-import { NatsLink, type LinkStatus } from "./nats-link";
+import type { Core } from "../open-core";
+import { type LinkStatus, NatsLink } from "./nats-link";
 import { OutboxRelay, type RelayOptions } from "./relay";
 import { UserDeletedConsumer } from "./user-deleted-consumer";
 

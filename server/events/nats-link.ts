@@ -24,7 +24,10 @@ export class NatsLink {
     try {
       const nc = await connect({
         // NATS_URL may list several servers of a cluster, comma-separated: nats.js wants an array.
-        servers: this.url.split(",").map((server) => server.trim()).filter(Boolean),
+        servers: this.url
+          .split(",")
+          .map((server) => server.trim())
+          .filter(Boolean),
         name: "session-service",
         waitOnFirstConnect: true,
         maxReconnectAttempts: -1,

@@ -1,4 +1,4 @@
-import { nanos, type JetStreamManager } from "nats";
+import { type JetStreamManager, nanos } from "nats";
 
 /** The stream of our events; its duplicate window covers every retry of the relay. */
 export const SESSIONS_STREAM = { name: "SESSIONS", subjects: ["session.>"] };

@@ -4,7 +4,7 @@
  * payloads are terminated; a store that is unavailable gets a delayed nak. The loop re-consumes
  * after any error, NATS restart or missed heartbeats, so it never stalls silently.
  */
-import { AckPolicy, DeliverPolicy, nanos, type JsMsg } from "nats";
+import { AckPolicy, DeliverPolicy, type JsMsg, nanos } from "nats";
 import { isServiceError } from "../core/errors";
 import type { SessionService } from "../core/sessions";
 import type { Logger } from "../logger";

@@ -13,7 +13,7 @@ import { parseJsonBody } from "./body";
 import { errorResponse } from "./errors";
 import { FailureLimiter, sourceOf } from "./rate-limit";
 import { internalRoutes } from "./routes/internal";
-import { publicRoutes, type Probes } from "./routes/public";
+import { type Probes, publicRoutes } from "./routes/public";
 import { refreshTokenRoutes } from "./routes/refresh-token";
 import { userRoutes } from "./routes/user";
 

@@ -38,7 +38,8 @@ export function requireServiceClient(core: Core, headers: Headers): string | Pro
  */
 export async function withAccessToken<T>(headers: Headers, use: (token: string) => Promise<T>): Promise<T> {
   const token = bearerOf(headers);
-  if (!token) throw new AccessDenied(headers.get("authorization") !== null && /^Bearer\b/i.test(headers.get("authorization")!));
+  if (!token)
+    throw new AccessDenied(headers.get("authorization") !== null && /^Bearer\b/i.test(headers.get("authorization")!));
   try {
     return await use(token);
   } catch (error) {

@@ -52,7 +52,8 @@ function nestingDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
@@ -84,7 +85,8 @@ function decodeJson(bytes: Uint8Array): unknown {
 export function parseJsonBody(request: Request): Promise<unknown> {
   // Size first: an oversized body is refused whatever it claims to be.
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > MAX_BODY_BYTES) return Promise.reject(new ServiceError("payload_too_large"));
+  if (declared !== null && Number(declared) > MAX_BODY_BYTES)
+    return Promise.reject(new ServiceError("payload_too_large"));
   try {
     checkContentType(request.headers.get("content-type"));
   } catch (error) {

@@ -1,5 +1,5 @@
 /** Request and response shapes: the single source for validation and the OpenAPI document. */
-import { t, type TSchema } from "elysia";
+import { type TSchema, t } from "elysia";
 import type { ErrorCode } from "../core/errors";
 import { HTTP_STATUS } from "./errors";
 
@@ -20,7 +20,10 @@ export function errorBody(...codes: ErrorCode[]) {
 /** Error responses of a route, keyed by their HTTP status, from the codes it can answer with. */
 export function errorResponses(...codes: ErrorCode[]) {
   const byStatus: Record<number, ErrorCode[]> = {};
-  for (const code of codes) (byStatus[HTTP_STATUS[code]] ??= []).push(code);
+  for (const code of codes) {
+    byStatus[HTTP_STATUS[code]] ??= [];
+    byStatus[HTTP_STATUS[code]].push(code);
+  }
   return Object.fromEntries(Object.entries(byStatus).map(([status, list]) => [status, errorBody(...list)]));
 }
 
@@ -72,27 +75,31 @@ const answerOnly = <T extends TSchema>(schema: T): T =>
   // Elysia's t.NoValidate flag, but not enumerable: it would otherwise be printed into /docs/json.
   Object.defineProperty(schema, "noValidate", { value: true, enumerable: false });
 
-export const TokenPairBody = answerOnly(t.Object({
-  session_id: SessionId,
-  user_id: t.String(),
-  token_type: t.Literal("Bearer"),
-  access_token: t.String({ description: "JWS, typ at+jwt" }),
-  expires_in: t.Integer({ examples: [900] }),
-  refresh_token: t.String({ description: "Opaque, 256 bits; only its keyed hash is stored." }),
-  refresh_token_expires_at: Time,
-}));
-
-export const IntrospectionBody = answerOnly(t.Union([
+export const TokenPairBody = answerOnly(
   t.Object({
-    active: t.Literal(true),
     session_id: SessionId,
     user_id: t.String(),
-    created_at: Time,
-    last_used_at: Time,
-    expires_at: Time,
+    token_type: t.Literal("Bearer"),
+    access_token: t.String({ description: "JWS, typ at+jwt" }),
+    expires_in: t.Integer({ examples: [900] }),
+    refresh_token: t.String({ description: "Opaque, 256 bits; only its keyed hash is stored." }),
+    refresh_token_expires_at: Time,
   }),
-  t.Object({ active: t.Literal(false) }),
-]));
+);
+
+export const IntrospectionBody = answerOnly(
+  t.Union([
+    t.Object({
+      active: t.Literal(true),
+      session_id: SessionId,
+      user_id: t.String(),
+      created_at: Time,
+      last_used_at: Time,
+      expires_at: Time,
+    }),
+    t.Object({ active: t.Literal(false) }),
+  ]),
+);
 
 export const SessionViewBody = t.Object({
   session_id: SessionId,

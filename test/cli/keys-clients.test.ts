@@ -128,7 +128,10 @@ describe("clients", () => {
     const serviceKey = lines[1];
     expect(serviceKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-    const stored = readStore(dir, (db) => db.query("select name, key_hash from service_clients").all()) as Array<{ name: string; key_hash: string }>;
+    const stored = readStore(dir, (db) => db.query("select name, key_hash from service_clients").all()) as Array<{
+      name: string;
+      key_hash: string;
+    }>;
     expect(stored.map((c) => c.name)).toEqual(["gateway"]);
     expect(stored[0].key_hash).not.toContain(serviceKey);
 
@@ -157,11 +160,15 @@ describe("clients", () => {
   });
 
   test("adding an existing name exits 1 and keeps the old key", async () => {
-    const before = readStore(dir, (db) => db.query("select key_hash from service_clients where name = 'gateway'").get());
+    const before = readStore(dir, (db) =>
+      db.query("select key_hash from service_clients where name = 'gateway'").get(),
+    );
     const result = await sessionctl(dir, ["clients", "add", "gateway"]);
     expect(result).toMatchObject({ code: 1, stdout: "" });
     expect(result.stderr).toBe("sessionctl: client gateway already exists; remove it first to give it a new key\n");
-    expect(readStore(dir, (db) => db.query("select key_hash from service_clients where name = 'gateway'").get())).toEqual(before);
+    expect(
+      readStore(dir, (db) => db.query("select key_hash from service_clients where name = 'gateway'").get()),
+    ).toEqual(before);
   });
 
   test("add with another SECRET_KEY than the store's is refused: the server could not match the key", async () => {
@@ -187,7 +194,9 @@ describe("migrate", () => {
       const first = await sessionctl(dir, ["migrate"], { SECRET_KEY: "" });
       expect(first).toMatchObject({ code: 0, stderr: "" });
       expect(first.stdout).toMatch(/^Applied \d+ migrations?; the schema is up to date\.\n$/);
-      expect(readStore(dir, (db) => db.query("select name from sqlite_master where name = 'sessions'").get())).toBeTruthy();
+      expect(
+        readStore(dir, (db) => db.query("select name from sqlite_master where name = 'sessions'").get()),
+      ).toBeTruthy();
       // migrate needs no SECRET_KEY and, unlike the other commands, does not generate one.
       expect(existsSync(join(dir, "secret.key"))).toBe(false);
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { SERVICE_KEY, tempDir } from "../support/core";
-import { postJson, startServer, type RunningServer } from "../support/server";
+import { postJson, type RunningServer, startServer } from "../support/server";
 import { eventually, outboxEvents, sessionctl, sessionctlJson } from "./support";
 
 const WITHIN_10_S = 10_000;
@@ -29,14 +29,22 @@ interface Pair {
 }
 
 async function openSession(userId: string, serviceKey = SERVICE_KEY): Promise<Pair> {
-  const response = await postJson(`${server.url}/session`, { user_id: userId }, { authorization: `Bearer ${serviceKey}` });
+  const response = await postJson(
+    `${server.url}/session`,
+    { user_id: userId },
+    { authorization: `Bearer ${serviceKey}` },
+  );
   expect(response.status).toBe(201);
   return (await response.json()) as Pair;
 }
 
-const me = (accessToken: string) => fetch(`${server.url}/session/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+const me = (accessToken: string) =>
+  fetch(`${server.url}/session/me`, { headers: { authorization: `Bearer ${accessToken}` } });
 const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[0], "base64url").toString()).kid as string;
-const jwksKids = async () => ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+const jwksKids = async () =>
+  ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map(
+    (k) => k.kid,
+  );
 
 describe("revoke", () => {
   test("the server refuses the session's access token at once and the outbox has the admin event", async () => {
@@ -53,9 +61,15 @@ describe("revoke", () => {
     const refresh = await postJson(`${server.url}/session/refresh`, { refresh_token: pair.refresh_token });
     expect(refresh.status).toBe(401);
 
-    const revoked = outboxEvents(dir).filter((e) => e.subject === "session.revoked" && e.event.subject === pair.session_id);
+    const revoked = outboxEvents(dir).filter(
+      (e) => e.subject === "session.revoked" && e.event.subject === pair.session_id,
+    );
     expect(revoked).toHaveLength(1);
-    expect(revoked[0].event.data).toMatchObject({ session_id: pair.session_id, user_id: "live-alice", reason: "admin" });
+    expect(revoked[0].event.data).toMatchObject({
+      session_id: pair.session_id,
+      user_id: "live-alice",
+      reason: "admin",
+    });
     expect(result.stdout).not.toContain(pair.refresh_token);
   });
 
@@ -72,11 +86,19 @@ describe("revoke", () => {
 describe("clients", () => {
   test("a key printed by clients add is accepted at once; after clients remove it is refused at once", async () => {
     const added = await sessionctlJson<{ service_key: string }>(dir, ["clients", "add", "live-gateway"]);
-    const accepted = await postJson(`${server.url}/session`, { user_id: "via-gateway" }, { authorization: `Bearer ${added.service_key}` });
+    const accepted = await postJson(
+      `${server.url}/session`,
+      { user_id: "via-gateway" },
+      { authorization: `Bearer ${added.service_key}` },
+    );
     expect(accepted.status).toBe(201);
 
     expect((await sessionctl(dir, ["clients", "remove", "live-gateway"])).code).toBe(0);
-    const refused = await postJson(`${server.url}/session`, { user_id: "via-gateway" }, { authorization: `Bearer ${added.service_key}` });
+    const refused = await postJson(
+      `${server.url}/session`,
+      { user_id: "via-gateway" },
+      { authorization: `Bearer ${added.service_key}` },
+    );
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: "invalid_client" });
   });
@@ -93,7 +115,11 @@ describe("keys", () => {
     const result = await sessionctl(dir, ["keys", "rotate"]);
     expect(result.code).toBe(0);
     const kid = result.stdout.match(/signing key (\S+):/)![1];
-    await eventually(async () => ((await jwksKids()).includes(kid) ? true : undefined), WITHIN_10_S, "new kid in the JWKS");
+    await eventually(
+      async () => ((await jwksKids()).includes(kid) ? true : undefined),
+      WITHIN_10_S,
+      "new kid in the JWKS",
+    );
     // It signs only after the JWKS cache time, so verifiers have it before any token uses it.
     expect(kidOf((await openSession("live-carol")).access_token)).toBe(firstKid);
   }, 20_000);
@@ -119,7 +145,11 @@ describe("keys", () => {
 
     const forced = await sessionctl(dir, ["keys", "retire", firstKid, "--force"]);
     expect(forced.code).toBe(0);
-    await eventually(async () => ((await me(oldToken.access_token)).status === 401 ? true : undefined), WITHIN_10_S, "old token refused");
+    await eventually(
+      async () => ((await me(oldToken.access_token)).status === 401 ? true : undefined),
+      WITHIN_10_S,
+      "old token refused",
+    );
     expect(await jwksKids()).not.toContain(firstKid);
   }, 20_000);
 });

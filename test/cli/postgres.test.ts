@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { SERVICE_KEY, tempDir } from "../support/core";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { postJson, startServer, type RunningServer } from "../support/server";
+import { postJson, type RunningServer, startServer } from "../support/server";
 import { sessionctl } from "./support";
 
 let dir: string;
@@ -35,17 +35,27 @@ test("migrate applies the schema to an empty database, then finds nothing to do"
   const first = await run(["migrate"]);
   expect(first).toMatchObject({ code: 0, stderr: "" });
   expect(first.stdout).toMatch(/^Applied \d+ migrations?; the schema is up to date\.\n$/);
-  expect(await run(["migrate"])).toMatchObject({ code: 0, stdout: "No pending migrations; the schema is up to date.\n" });
+  expect(await run(["migrate"])).toMatchObject({
+    code: 0,
+    stdout: "No pending migrations; the schema is up to date.\n",
+  });
 });
 
 test("revoke, list, stats, clients and keys work on PostgreSQL while the server runs on it", async () => {
   server = await startServer(dir, pg());
-  const created = await postJson(`${server.url}/session`, { user_id: "pg-alice" }, { authorization: `Bearer ${SERVICE_KEY}` });
+  const created = await postJson(
+    `${server.url}/session`,
+    { user_id: "pg-alice" },
+    { authorization: `Bearer ${SERVICE_KEY}` },
+  );
   const pair = (await created.json()) as { session_id: string; access_token: string };
   const me = () => fetch(`${server!.url}/session/me`, { headers: { authorization: `Bearer ${pair.access_token}` } });
   expect((await me()).status).toBe(200);
 
-  expect((await runJson(["list", "--user", "pg-alice"]))[0]).toMatchObject({ session_id: pair.session_id, status: "active" });
+  expect((await runJson(["list", "--user", "pg-alice"]))[0]).toMatchObject({
+    session_id: pair.session_id,
+    status: "active",
+  });
   expect((await run(["revoke", pair.session_id])).code).toBe(0);
   expect((await me()).status).toBe(401);
   const sql = database.connect();
@@ -63,13 +73,20 @@ test("revoke, list, stats, clients and keys work on PostgreSQL while the server 
   expect(stats.events.pending).toBe(2);
 
   const client = await runJson(["clients", "add", "pg-gateway"]);
-  const accepted = await postJson(`${server.url}/session`, { user_id: "pg-bob" }, { authorization: `Bearer ${client.service_key}` });
+  const accepted = await postJson(
+    `${server.url}/session`,
+    { user_id: "pg-bob" },
+    { authorization: `Bearer ${client.service_key}` },
+  );
   expect(accepted.status).toBe(201);
   expect((await run(["clients", "remove", "pg-gateway"])).code).toBe(0);
   expect((await run(["clients", "remove", "pg-gateway"])).code).toBe(3);
 
   expect((await run(["keys", "rotate"])).code).toBe(0);
-  expect((await runJson(["keys", "list"])).map((k: { status: string }) => k.status).sort()).toEqual(["pending", "signing"]);
+  expect((await runJson(["keys", "list"])).map((k: { status: string }) => k.status).sort()).toEqual([
+    "pending",
+    "signing",
+  ]);
 
   const dry = await run(["purge", "--older-than", "0s", "--dry-run"]);
   expect(dry.stdout).toContain("would delete 1 ended session and 0 relayed events");

@@ -2,11 +2,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { FakeClock, tempDir } from "../support/core";
-import { seedStore, type Seeded } from "./seed";
+import { type Seeded, seedStore } from "./seed";
 import { countRows, DAY, openCoreAt, outboxEvents, readStore, sessionctl } from "./support";
 
 const sessionIds = (dir: string) =>
-  readStore(dir, (db) => (db.query("select session_id as id from sessions").all() as Array<{ id: string }>).map((r) => r.id).sort());
+  readStore(dir, (db) =>
+    (db.query("select session_id as id from sessions").all() as Array<{ id: string }>).map((r) => r.id).sort(),
+  );
 
 /** Everything purge could touch, to compare before and after. */
 const snapshot = (dir: string) => ({
@@ -29,7 +31,9 @@ describe("purge", () => {
     const result = await sessionctl(dir, ["purge", "--dry-run"]);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe("");
-    expect(result.stdout).toMatch(/^Dry run: would delete 1 ended session and 2 relayed events \(ended or relayed before \S+Z\)\. Nothing was changed\.\n$/);
+    expect(result.stdout).toMatch(
+      /^Dry run: would delete 1 ended session and 2 relayed events \(ended or relayed before \S+Z\)\. Nothing was changed\.\n$/,
+    );
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -74,7 +78,10 @@ test("a large purge runs in several small transactions until nothing matches", a
       for (let i = 0; i < 25; i++) await core.sessions.create({ userId: "many" });
       await core.sessions.revokeUserByAdmin("many");
       const events = await core.store.pendingEvents(1000);
-      await core.store.markEventsSent(events.map((e) => e.id), now - DAY);
+      await core.store.markEventsSent(
+        events.map((e) => e.id),
+        now - DAY,
+      );
     } finally {
       await core.close();
     }
@@ -83,7 +90,9 @@ test("a large purge runs in several small transactions until nothing matches", a
     const result = await sessionctl(dir, ["purge", "--older-than", "1h", "--batch-size", "10"]);
     expect(result.code).toBe(0);
     // 25 sessions and 50 events, at most 10 of each per transaction: 6 transactions, the last finds nothing.
-    expect(result.stdout).toBe(`Deleted 25 ended sessions and 50 relayed events (${result.stdout.match(/\((.*)\)/)![1]}) in 6 batches.\n`);
+    expect(result.stdout).toBe(
+      `Deleted 25 ended sessions and 50 relayed events (${result.stdout.match(/\((.*)\)/)![1]}) in 6 batches.\n`,
+    );
     // Progress is for terminals only: a pipe gets the summary line alone.
     expect(result.stdout).not.toContain("\r");
     expect(countRows(dir, "sessions")).toBe(0);

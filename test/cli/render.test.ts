@@ -1,7 +1,7 @@
 /** Rendering and exit-status mapping, in-process (the other files run the real CLI process). */
 import { expect, test } from "bun:test";
 import { DrizzleQueryError } from "drizzle-orm";
-import { createContext, type CliIO } from "../../cli/context";
+import { type CliIO, createContext } from "../../cli/context";
 import { EXIT, EXIT_CODE } from "../../cli/exit-codes";
 import { runCli } from "../../cli/program";
 import { renderJson, renderRecord, renderTable, truncate } from "../../cli/render";
@@ -9,7 +9,10 @@ import { loadConfig } from "../../server/core/config";
 import { ERROR_CODES, ServiceError } from "../../server/core/errors";
 
 test("on a terminal tables have boxes; elsewhere plain columns without colour codes or trailing spaces", () => {
-  const rows = [["a", 1, null], ["bbbb", 22, "x"]];
+  const rows = [
+    ["a", 1, null],
+    ["bbbb", 22, "x"],
+  ];
   const tty = renderTable(["NAME", "N", "NOTE"], rows, true);
   expect(tty).toContain("┌");
   const plain = renderTable(["NAME", "N", "NOTE"], rows, false);
@@ -47,12 +50,19 @@ test("runCli returns the status instead of exiting, and writes only through its 
 test("store failures are one line: unavailable exits 1, and a failed query never shows its parameters", async () => {
   const err: string[] = [];
   const io: CliIO = { out: () => {}, err: (t) => void err.push(t), isTTY: false };
-  const failing = (error: unknown) => ({ ...createContext(loadConfig({}), io), withCore: async () => Promise.reject(error) });
+  const failing = (error: unknown) => ({
+    ...createContext(loadConfig({}), io),
+    withCore: async () => Promise.reject(error),
+  });
 
   expect(await runCli(["stats"], failing(new ServiceError("unavailable")))).toBe(EXIT.error);
   expect(err.at(-1)).toBe("sessionctl: The store is unavailable; retry later.\n");
 
-  const leaky = new DrizzleQueryError("insert into service_clients values (?, ?)", ["gateway", "SECRET-HASH"], new Error("disk I/O error"));
+  const leaky = new DrizzleQueryError(
+    "insert into service_clients values (?, ?)",
+    ["gateway", "SECRET-HASH"],
+    new Error("disk I/O error"),
+  );
   expect(await runCli(["clients", "list"], failing(leaky))).toBe(EXIT.error);
   expect(err.at(-1)).toBe("sessionctl: store error: disk I/O error\n");
 });

@@ -30,13 +30,33 @@ export async function seedStore(dir: string): Promise<Seeded> {
     await core.sessions.revokeByRefreshToken(rotated.refresh_token);
     const expired = await core.sessions.create({ userId: "bob" });
     const relayed = (await core.store.pendingEvents(100)).filter((e) => e.payload.includes(revoked.session_id));
-    await core.store.markEventsSent(relayed.map((e) => e.id), now - 35 * DAY);
+    await core.store.markEventsSent(
+      relayed.map((e) => e.id),
+      now - 35 * DAY,
+    );
 
     clock.time = now;
-    const active = await core.sessions.create({ userId: "alice", userAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0", ip: "2001:db8::1" });
+    const active = await core.sessions.create({
+      userId: "alice",
+      userAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+      ip: "2001:db8::1",
+    });
     const other = await core.sessions.create({ userId: "carol" });
-    refreshTokens.push(revoked.refresh_token, rotated.refresh_token, expired.refresh_token, active.refresh_token, other.refresh_token);
-    return { now, oldRevoked: revoked.session_id, oldExpired: expired.session_id, active: active.session_id, other: other.session_id, refreshTokens };
+    refreshTokens.push(
+      revoked.refresh_token,
+      rotated.refresh_token,
+      expired.refresh_token,
+      active.refresh_token,
+      other.refresh_token,
+    );
+    return {
+      now,
+      oldRevoked: revoked.session_id,
+      oldExpired: expired.session_id,
+      active: active.session_id,
+      other: other.session_id,
+      refreshTokens,
+    };
   } finally {
     await core.close();
   }

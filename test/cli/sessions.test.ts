@@ -2,11 +2,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
-import { seedStore, type Seeded } from "./seed";
+import { type Seeded, seedStore } from "./seed";
 import { countRows, outboxEvents, readStore, sessionctl, sessionctlJson } from "./support";
 
 const SESSION_OBJECT_KEYS = [
-  "session_id", "user_id", "user_agent", "ip", "created_at", "last_used_at", "expires_at", "status", "revoked_at", "revoke_reason",
+  "session_id",
+  "user_id",
+  "user_agent",
+  "ip",
+  "created_at",
+  "last_used_at",
+  "expires_at",
+  "status",
+  "revoked_at",
+  "revoke_reason",
 ].sort();
 
 let dir: string;
@@ -20,19 +29,30 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Nothing secret of the store may appear in CLI output: no refresh token, no stored hash. */
 function expectNoSecrets(output: string) {
   for (const token of seeded.refreshTokens) expect(output).not.toContain(token);
-  const hashes = readStore(dir, (db) => db.query("select refresh_token_hash as h from sessions").all() as Array<{ h: string }>);
+  const hashes = readStore(
+    dir,
+    (db) => db.query("select refresh_token_hash as h from sessions").all() as Array<{ h: string }>,
+  );
   for (const { h } of hashes) expect(output).not.toContain(h);
 }
 
 describe("list", () => {
   test("--json prints an array of session objects with the contract's fields, newest first", async () => {
     const list = await sessionctlJson<any[]>(dir, ["list"]);
-    expect(list.map((s) => s.session_id).sort()).toEqual([seeded.oldRevoked, seeded.oldExpired, seeded.active, seeded.other].sort());
+    expect(list.map((s) => s.session_id).sort()).toEqual(
+      [seeded.oldRevoked, seeded.oldExpired, seeded.active, seeded.other].sort(),
+    );
     for (const s of list) expect(Object.keys(s).sort()).toEqual(SESSION_OBJECT_KEYS);
     expect(Date.parse(list[0].created_at)).toBeGreaterThanOrEqual(Date.parse(list.at(-1).created_at));
 
     const byId = new Map(list.map((s) => [s.session_id, s]));
-    expect(byId.get(seeded.active)).toMatchObject({ user_id: "alice", status: "active", ip: "2001:db8::1", revoked_at: null, revoke_reason: null });
+    expect(byId.get(seeded.active)).toMatchObject({
+      user_id: "alice",
+      status: "active",
+      ip: "2001:db8::1",
+      revoked_at: null,
+      revoke_reason: null,
+    });
     expect(byId.get(seeded.oldRevoked)).toMatchObject({ user_id: "alice", status: "revoked", revoke_reason: "logout" });
     expect(byId.get(seeded.oldRevoked).revoked_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(byId.get(seeded.oldExpired)).toMatchObject({ user_id: "bob", status: "expired", revoked_at: null });
@@ -41,7 +61,9 @@ describe("list", () => {
   test("--user, --status and --limit narrow the list", async () => {
     const alice = await sessionctlJson<any[]>(dir, ["list", "--user", "alice", "--status", "active"]);
     expect(alice.map((s) => s.session_id)).toEqual([seeded.active]);
-    expect((await sessionctlJson<any[]>(dir, ["list", "--status", "expired"])).map((s) => s.session_id)).toEqual([seeded.oldExpired]);
+    expect((await sessionctlJson<any[]>(dir, ["list", "--status", "expired"])).map((s) => s.session_id)).toEqual([
+      seeded.oldExpired,
+    ]);
     expect(await sessionctlJson<any[]>(dir, ["list", "--limit", "1"])).toHaveLength(1);
     expect(await sessionctlJson<any[]>(dir, ["list", "--user", "nobody"])).toEqual([]);
   });
@@ -127,7 +149,9 @@ describe("revoke (no server running)", () => {
     expect(Object.keys(admin.event).sort()).toEqual(Object.keys(logout.event).sort());
     expect(Object.keys(admin.event.data).sort()).toEqual(Object.keys(logout.event.data).sort());
 
-    const row = readStore(dir, (db) => db.query("select revoke_reason, revoked_at from sessions where session_id = ?").get(seeded.active)) as any;
+    const row = readStore(dir, (db) =>
+      db.query("select revoke_reason, revoked_at from sessions where session_id = ?").get(seeded.active),
+    ) as any;
     expect(row.revoke_reason).toBe("admin");
     expect(Math.abs(row.revoked_at - Date.now())).toBeLessThan(60_000);
   });
@@ -154,8 +178,10 @@ describe("revoke (no server running)", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe("Revoked 1 active session of user carol (reason admin).\n");
     const added = outboxEvents(dir).slice(before);
-    expect(added.map((e) => [e.subject, e.event.data.session_id, e.event.data.reason])).toEqual([["session.revoked", seeded.other, "admin"]]);
-    expect(countRows(dir, "sessions", "revoked_at is null and expires_at > " + Date.now())).toBe(0);
+    expect(added.map((e) => [e.subject, e.event.data.session_id, e.event.data.reason])).toEqual([
+      ["session.revoked", seeded.other, "admin"],
+    ]);
+    expect(countRows(dir, "sessions", `revoked_at is null and expires_at > ${Date.now()}`)).toBe(0);
 
     const again = await sessionctl(dir, ["revoke", "--user", "carol"]);
     expect(again).toMatchObject({ code: 0, stdout: "Revoked 0 active sessions of user carol (reason admin).\n" });

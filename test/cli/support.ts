@@ -5,7 +5,7 @@
  */
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { openCore, type Core } from "../../server/open-core";
+import { type Core, openCore } from "../../server/open-core";
 import { FakeClock, SECRET_KEY, testConfig } from "../support/core";
 import { PROJECT_ROOT } from "../support/server";
 
@@ -34,7 +34,11 @@ export async function sessionctl(dir: string, args: string[], env: Record<string
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -71,9 +75,13 @@ export interface OutboxEvent {
 
 export const outboxEvents = (dir: string): OutboxEvent[] =>
   readStore(dir, (db) =>
-    (db.query("select subject, sent_at as sentAt, payload from outbox order by seq").all() as Array<{ subject: string; sentAt: number | null; payload: string }>).map(
-      (row) => ({ subject: row.subject, sentAt: row.sentAt, event: JSON.parse(row.payload) }),
-    ),
+    (
+      db.query("select subject, sent_at as sentAt, payload from outbox order by seq").all() as Array<{
+        subject: string;
+        sentAt: number | null;
+        payload: string;
+      }>
+    ).map((row) => ({ subject: row.subject, sentAt: row.sentAt, event: JSON.parse(row.payload) })),
   );
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */

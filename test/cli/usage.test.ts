@@ -35,13 +35,15 @@ describe("--help", () => {
       expect(result.code).toBe(0);
       expect(result.stderr).toBe("");
       expect(result.stdout).toContain("Usage: sessionctl");
-      expect(result.stdout).toMatch(/\nExamples:\n  \$ \S*.*sessionctl /);
+      expect(result.stdout).toMatch(/\nExamples:\n {2}\$ \S*.*sessionctl /);
     });
   }
 
   test("each command documents its options", async () => {
     const help = async (...args: string[]) => (await sessionctl(dir, [...args, "--help"])).stdout;
-    expect(await help("list")).toMatch(/--user <id>[\s\S]*--status <status>[\s\S]*"active",\s+"revoked",\s+"expired",\s+"all"[\s\S]*--limit <n>[\s\S]*--json/);
+    expect(await help("list")).toMatch(
+      /--user <id>[\s\S]*--status <status>[\s\S]*"active",\s+"revoked",\s+"expired",\s+"all"[\s\S]*--limit <n>[\s\S]*--json/,
+    );
     expect(await help("revoke")).toMatch(/--user <id>[\s\S]*--reason <text>/);
     expect(await help("purge")).toMatch(/--older-than <duration>[\s\S]*default: 30d[\s\S]*--dry-run/);
     expect(await help("keys", "rotate")).toContain("--now");

@@ -2,10 +2,11 @@
  * SIGKILL of the real server: an answered logout stays committed, and a kill in the middle of a
  * burst of refreshes leaves a sound file with no half-rotated session and no lost rotation.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+
 import type { Database } from "bun:sqlite";
+import { afterAll, describe, expect, test } from "bun:test";
 import { TempDirs } from "../support/core";
-import { client, openDbReadOnly, refreshTokenHash, rotatedToken, ServerPool, type Pair } from "../support/server";
+import { client, openDbReadOnly, type Pair, refreshTokenHash, rotatedToken, ServerPool } from "../support/server";
 
 const pool = new ServerPool();
 const dirs = new TempDirs("session-crash-");

@@ -6,14 +6,15 @@
  * With root (mount allowed) the real server runs on a small tmpfs that is then filled up; the
  * in-process variant, which runs everywhere, caps the file with PRAGMA max_page_count instead.
  */
-import { afterAll, expect, test } from "bun:test";
+
 import type { Database } from "bun:sqlite";
+import { afterAll, expect, test } from "bun:test";
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { SqliteStore } from "../../db/sqlite/store";
+import type { SqliteStore } from "../../db/sqlite/store";
 import { openTestApp, serviceAuth, tempDir } from "../support/core";
-import { client, openDbReadOnly, ServerPool, type Pair } from "../support/server";
 import { expectUnavailable } from "../support/http";
+import { client, openDbReadOnly, type Pair, ServerPool } from "../support/server";
 
 const pool = new ServerPool();
 const cleanups: (() => void | Promise<void>)[] = [];

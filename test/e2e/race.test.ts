@@ -5,7 +5,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { TempDirs } from "../support/core";
-import { client, openDbReadOnly, refreshTokenHash, ServerPool, type Pair } from "../support/server";
+import { client, openDbReadOnly, type Pair, refreshTokenHash, ServerPool } from "../support/server";
 
 const pool = new ServerPool();
 const dirs = new TempDirs("session-race-");

@@ -7,7 +7,7 @@ import { afterAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tempDir } from "../support/core";
-import { client, dbFile, postJson, ServerPool, type Pair } from "../support/server";
+import { client, dbFile, type Pair, postJson, ServerPool } from "../support/server";
 
 const pool = new ServerPool();
 const dir = tempDir("session-secrets-");

@@ -6,12 +6,13 @@
  * bun:sqlite waits for the lock synchronously, so one server process serves one waiting write at a
  * time; each write goes to its own process on the same file, so the test takes one busy timeout.
  */
-import { afterAll, expect, test } from "bun:test";
+
 import { Database } from "bun:sqlite";
+import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
-import { client, dbFile, openDbReadOnly, ServerPool, type Pair, type RunningServer } from "../support/server";
 import { expectUnavailable } from "../support/http";
+import { client, dbFile, openDbReadOnly, type Pair, type RunningServer, ServerPool } from "../support/server";
 
 const pool = new ServerPool();
 const dir = tempDir("session-locked-");

@@ -2,8 +2,8 @@
 import { expect } from "bun:test";
 import { decodeJwt } from "jose";
 import { SECRET_KEY, SERVICE_KEY } from "../support/core";
-import { openDbReadOnly, refreshTokenHash, type Pair } from "../support/server";
 import type { StreamMessage } from "../support/nats";
+import { openDbReadOnly, type Pair, refreshTokenHash } from "../support/server";
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -81,7 +81,7 @@ export function secretsOf(pairs: Pair[], dirs: string[]): string[] {
 
 /** The secrets that occur anywhere in the messages (body or headers). */
 export function leakedSecrets(messages: StreamMessage[], secrets: string[]): string[] {
-  const haystack = messages.map((m) => m.text + "\n" + JSON.stringify(m.headers)).join("\n");
+  const haystack = messages.map((m) => `${m.text}\n${JSON.stringify(m.headers)}`).join("\n");
   return secrets.filter((secret) => haystack.includes(secret));
 }
 

@@ -6,8 +6,8 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
-import { natsClient, startNats, waitFor, type RunningNats } from "../support/nats";
-import { client, dbFile, openDbReadOnly, ServerPool, type Pair } from "../support/server";
+import { natsClient, type RunningNats, startNats, waitFor } from "../support/nats";
+import { client, dbFile, openDbReadOnly, type Pair, ServerPool } from "../support/server";
 
 const pool = new ServerPool();
 const dir = tempDir();
@@ -19,7 +19,12 @@ afterAll(async () => {
 });
 
 const metric = (text: string, sample: string) =>
-  Number(text.split("\n").find((l) => l.startsWith(`${sample} `))?.split(" ")[1] ?? 0);
+  Number(
+    text
+      .split("\n")
+      .find((l) => l.startsWith(`${sample} `))
+      ?.split(" ")[1] ?? 0,
+  );
 
 test("store locked past the busy timeout: nak, then handled once the lock is gone", async () => {
   nats = await startNats();
@@ -38,19 +43,27 @@ test("store locked past the busy timeout: nak, then handled once the lock is gon
       // The handler waits the 5 s busy timeout, answers unavailable, and naks.
       await waitFor(
         "a nak",
-        async () => metric(await (await fetch(`${server.url}/metrics`)).text(), 'user_deleted_messages_total{result="nak"}') >= 1,
+        async () =>
+          metric(await (await fetch(`${server.url}/metrics`)).text(), 'user_deleted_messages_total{result="nak"}') >= 1,
         15_000,
         200,
       );
       const db = openDbReadOnly(dir);
-      expect(db.query("select revoked_at from sessions where session_id = ?").get(pair.session_id)).toEqual({ revoked_at: null });
+      expect(db.query("select revoked_at from sessions where session_id = ?").get(pair.session_id)).toEqual({
+        revoked_at: null,
+      });
       db.close();
     } finally {
       blocker.run("ROLLBACK");
       blocker.close();
     }
 
-    await waitFor("the redelivery revoked the session", async () => (await api.me(pair.access_token)).status === 401, 20_000, 200);
+    await waitFor(
+      "the redelivery revoked the session",
+      async () => (await api.me(pair.access_token)).status === 401,
+      20_000,
+      200,
+    );
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(metric(text, 'user_deleted_messages_total{result="handled"}')).toBe(1);
     expect(metric(text, 'user_deleted_messages_total{result="terminated"}')).toBe(0);

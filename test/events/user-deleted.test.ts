@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
-import { natsClient, startNats, waitFor, type NatsClient, type RunningNats } from "../support/nats";
-import { client, openDbReadOnly, ServerPool, type Pair, type RunningServer } from "../support/server";
+import { type NatsClient, natsClient, type RunningNats, startNats, waitFor } from "../support/nats";
+import { client, openDbReadOnly, type Pair, type RunningServer, ServerPool } from "../support/server";
 import { cloudEvent, outboxState } from "./helpers";
 
 const pool = new ServerPool();
@@ -97,7 +97,11 @@ const cloudEventOf = (userId: string) => ({
   data: { user_id: userId },
 });
 
-const consumerLogLines = () => server.logs().split("\n").filter((line) => line.includes("terminated"));
+const consumerLogLines = () =>
+  server
+    .logs()
+    .split("\n")
+    .filter((line) => line.includes("terminated"));
 
 describe("user.deleted", () => {
   test("is consumed by the durable consumer session-service on stream USERS (user.>) with explicit acks", async () => {
@@ -118,7 +122,9 @@ describe("user.deleted", () => {
     await waitFor("both users revoked", () => activeCount("ud-ce") === 0 && activeCount("ud-plain") === 0);
 
     for (const userId of ["ud-ce", "ud-plain"]) {
-      expect(sessionsOf(userId).map((s) => s.revoke_reason)).toEqual(userId === "ud-ce" ? Array(3).fill("user_deleted") : Array(2).fill("user_deleted"));
+      expect(sessionsOf(userId).map((s) => s.revoke_reason)).toEqual(
+        userId === "ud-ce" ? Array(3).fill("user_deleted") : Array(2).fill("user_deleted"),
+      );
       await expectRefusedCreate(userId);
     }
     for (const pair of [...ce, ...plain]) expect((await api().me(pair.access_token)).status).toBe(401);
@@ -202,7 +208,12 @@ describe("user.deleted", () => {
     const pair = await open("ud-after-restart");
     await nats.restart();
     const msgID = crypto.randomUUID(); // retries below are deduplicated by JetStream
-    await waitFor("publish after restart", () => bus.publish("user.deleted", { user_id: "ud-after-restart" }, msgID), 15_000, 100);
+    await waitFor(
+      "publish after restart",
+      () => bus.publish("user.deleted", { user_id: "ud-after-restart" }, msgID),
+      15_000,
+      100,
+    );
     await waitFor("handled after restart", () => activeCount("ud-after-restart") === 0, 30_000);
     expect((await api().me(pair.access_token)).status).toBe(401);
     expect((await revokedEventsOf("ud-after-restart")).map((e) => e.subject)).toEqual([pair.session_id]);
@@ -213,7 +224,10 @@ describe("user.deleted", () => {
     await waitFor("outbox drained", () => outboxState(dir).unsent === 0);
     const outboxBefore = outboxState(dir).ids.length;
     const streamBefore = await bus.count("SESSIONS");
-    const handledBefore = server.logs().split("\n").filter((l) => l.includes("sessions revoked")).length;
+    const handledBefore = server
+      .logs()
+      .split("\n")
+      .filter((l) => l.includes("sessions revoked")).length;
 
     await server.stop();
     await bus.jsm.consumers.delete("USERS", "session-service");
@@ -221,7 +235,12 @@ describe("user.deleted", () => {
     await waitFor("consumer recreated", () => bus.jsm.consumers.info("USERS", "session-service"));
     await consumerCaughtUp(20_000);
     // Every good message was handled again by the new process...
-    expect(server.logs().split("\n").filter((l) => l.includes("sessions revoked")).length).toBe(handledBefore);
+    expect(
+      server
+        .logs()
+        .split("\n")
+        .filter((l) => l.includes("sessions revoked")).length,
+    ).toBe(handledBefore);
     // ...and nothing changed.
     await Bun.sleep(700); // one relay poll
     expect(outboxState(dir).ids.length).toBe(outboxBefore);
@@ -257,8 +276,9 @@ describe("user.deleted", () => {
 
     await Bun.sleep(250);
     await bus.publish("user.deleted", { user_id: userId });
-    const mark = await waitFor("deleted mark", () =>
-      query<{ deleted_at: number }>("select deleted_at from deleted_users where user_id = ?", userId)[0],
+    const mark = await waitFor(
+      "deleted mark",
+      () => query<{ deleted_at: number }>("select deleted_at from deleted_users where user_id = ?", userId)[0],
     );
     await Bun.sleep(250);
     stop = true;

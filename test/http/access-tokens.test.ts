@@ -3,10 +3,10 @@
  * forged tokens crafted with jose. A refused token never changes the store.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { base64url, decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from "jose";
-import { openTestApp, bearer, serviceAuth, SERVICE_KEY } from "../support/core";
-import { expectError, openSession, snapshot, type TestApp, json } from "../support/http";
+import { base64url, decodeJwt, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, SignJWT } from "jose";
 import type { TokenPair } from "../../server/core/sessions";
+import { bearer, openTestApp, SERVICE_KEY, serviceAuth } from "../support/core";
+import { expectError, json, openSession, snapshot, type TestApp } from "../support/http";
 
 let t: TestApp;
 let alice: TokenPair;
@@ -33,7 +33,12 @@ const TARGETS: Array<[string, () => string]> = [
   ["DELETE", () => `/session/${alice.session_id}`],
 ];
 
-async function refused(headers: Record<string, string>, challenge: string, only?: [string, string], submitted: string[] = []) {
+async function refused(
+  headers: Record<string, string>,
+  challenge: string,
+  only?: [string, string],
+  submitted: string[] = [],
+) {
   for (const [method, target] of only ? [[only[0], () => only[1]] as const] : TARGETS) {
     const res = await t.call(method, target(), { headers });
     await expectError(res, 401, "invalid_token", submitted);
@@ -45,7 +50,16 @@ const INVALID = 'Bearer error="invalid_token"';
 
 const claimsFor = (pair: TokenPair, extra: JWTPayload = {}): JWTPayload => {
   const now = Math.floor(t.clock.now() / 1000);
-  return { iss: "session-service", aud: "api", sub: pair.user_id, sid: pair.session_id, iat: now, exp: now + 900, jti: crypto.randomUUID(), ...extra };
+  return {
+    iss: "session-service",
+    aud: "api",
+    sub: pair.user_id,
+    sid: pair.session_id,
+    iat: now,
+    exp: now + 900,
+    jti: crypto.randomUUID(),
+    ...extra,
+  };
 };
 /** Signed with the service's real private key, so only the named difference can make it fail. */
 async function signReal(payload: JWTPayload, header: Record<string, unknown> = {}) {
@@ -72,13 +86,21 @@ describe("the positive controls", () => {
 describe("missing, garbled and other-scheme Authorization", () => {
   test("no header: 401 invalid_token with plain Bearer", () => refused({}, "Bearer"));
   test("Basic: plain Bearer", () => refused({ authorization: "Basic YWxpY2U6c2VjcmV0" }, "Bearer"));
-  test("another scheme carrying the real token: plain Bearer", () => refused({ authorization: `Token ${alice.access_token}` }, "Bearer", undefined, [alice.access_token]));
-  test("the token without a scheme: plain Bearer", () => refused({ authorization: alice.access_token }, "Bearer", undefined, [alice.access_token]));
-  test("Bearer with garbage", () => refused({ authorization: "Bearer not-a-jwt-GARBAGE" }, INVALID, undefined, ["not-a-jwt-GARBAGE"]));
-  test("Bearer with two tokens", () => refused({ authorization: `Bearer ${alice.access_token} ${alice.access_token}` }, INVALID, undefined, [alice.access_token]));
+  test("another scheme carrying the real token: plain Bearer", () =>
+    refused({ authorization: `Token ${alice.access_token}` }, "Bearer", undefined, [alice.access_token]));
+  test("the token without a scheme: plain Bearer", () =>
+    refused({ authorization: alice.access_token }, "Bearer", undefined, [alice.access_token]));
+  test("Bearer with garbage", () =>
+    refused({ authorization: "Bearer not-a-jwt-GARBAGE" }, INVALID, undefined, ["not-a-jwt-GARBAGE"]));
+  test("Bearer with two tokens", () =>
+    refused({ authorization: `Bearer ${alice.access_token} ${alice.access_token}` }, INVALID, undefined, [
+      alice.access_token,
+    ]));
   test("Bearer with three empty segments", () => refused({ authorization: "Bearer .." }, INVALID));
-  test("Bearer with a service key", () => refused({ authorization: `Bearer ${SERVICE_KEY}` }, INVALID, undefined, [SERVICE_KEY]));
-  test("Bearer with a refresh token", () => refused(bearer(alice.refresh_token), INVALID, undefined, [alice.refresh_token]));
+  test("Bearer with a service key", () =>
+    refused({ authorization: `Bearer ${SERVICE_KEY}` }, INVALID, undefined, [SERVICE_KEY]));
+  test("Bearer with a refresh token", () =>
+    refused(bearer(alice.refresh_token), INVALID, undefined, [alice.refresh_token]));
   test("Bearer without a credential: 401 invalid_token", async () => {
     const res = await t.call("GET", "/session/me", { headers: { authorization: "Bearer" } });
     await expectError(res, 401, "invalid_token");
@@ -87,14 +109,22 @@ describe("missing, garbled and other-scheme Authorization", () => {
 });
 
 describe("tokens are never read from the URL", () => {
-  test.each(["access_token", "token", "authorization", "bearer"])("?%s=<real token> is 401 with plain Bearer", async (name) => {
-    await refused({}, "Bearer", ["GET", `/session/me?${name}=${alice.access_token}`], [alice.access_token]);
-    await refused({}, "Bearer", ["DELETE", `/session/all?${name}=${alice.access_token}`], [alice.access_token]);
-    await refused({}, "Bearer", ["DELETE", `/session/${alice.session_id}?${name}=${alice.access_token}`], [alice.access_token]);
-  });
+  test.each(["access_token", "token", "authorization", "bearer"])(
+    "?%s=<real token> is 401 with plain Bearer",
+    async (name) => {
+      await refused({}, "Bearer", ["GET", `/session/me?${name}=${alice.access_token}`], [alice.access_token]);
+      await refused({}, "Bearer", ["DELETE", `/session/all?${name}=${alice.access_token}`], [alice.access_token]);
+      await refused(
+        {},
+        "Bearer",
+        ["DELETE", `/session/${alice.session_id}?${name}=${alice.access_token}`],
+        [alice.access_token],
+      );
+    },
+  );
 });
 
-describe("forged access tokens: 401 invalid_token, Bearer error=\"invalid_token\"", () => {
+describe('forged access tokens: 401 invalid_token, Bearer error="invalid_token"', () => {
   test("alg none", async () => {
     const header = base64url.encode(JSON.stringify({ alg: "none", typ: "at+jwt", kid: jwk.kid }));
     const payload = base64url.encode(JSON.stringify(claimsFor(alice)));
@@ -103,7 +133,9 @@ describe("forged access tokens: 401 invalid_token, Bearer error=\"invalid_token\
 
   test("HS256 signed with the public key bytes (and with the JWK text)", async () => {
     for (const secret of [base64url.decode(jwk.x!), new TextEncoder().encode(JSON.stringify(jwk))]) {
-      const token = await new SignJWT(claimsFor(alice)).setProtectedHeader({ alg: "HS256", kid: jwk.kid, typ: "at+jwt" }).sign(secret);
+      const token = await new SignJWT(claimsFor(alice))
+        .setProtectedHeader({ alg: "HS256", kid: jwk.kid, typ: "at+jwt" })
+        .sign(secret);
       await refused(bearer(token), INVALID);
     }
   });
@@ -111,7 +143,11 @@ describe("forged access tokens: 401 invalid_token, Bearer error=\"invalid_token\
   test("tampered payload with the original signature", async () => {
     const [h, , s] = alice.access_token.split(".");
     const original = decodeJwt(alice.access_token);
-    for (const change of [{ sub: "bob", sid: bob.session_id }, { exp: (original.exp as number) + 86_400 }, { role: "admin" }]) {
+    for (const change of [
+      { sub: "bob", sid: bob.session_id },
+      { exp: (original.exp as number) + 86_400 },
+      { role: "admin" },
+    ]) {
       const p = base64url.encode(JSON.stringify({ ...original, ...change }));
       await refused(bearer(`${h}.${p}.${s}`), INVALID);
     }
@@ -128,15 +164,20 @@ describe("forged access tokens: 401 invalid_token, Bearer error=\"invalid_token\
     const { privateKey, publicKey } = await generateKeyPair("EdDSA", { extractable: true });
     const otherJwk = await exportJWK(publicKey);
     for (const kid of ["unknown-kid", jwk.kid, undefined]) {
-      const token = await new SignJWT(claimsFor(alice)).setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", ...(kid ? { kid } : {}) }).sign(privateKey);
+      const token = await new SignJWT(claimsFor(alice))
+        .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", ...(kid ? { kid } : {}) })
+        .sign(privateKey);
       await refused(bearer(token), INVALID);
     }
     // The attacker's public key embedded in the header (jwk) must not be trusted either.
-    const token = await new SignJWT(claimsFor(alice)).setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", jwk: otherJwk }).sign(privateKey);
+    const token = await new SignJWT(claimsFor(alice))
+      .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", jwk: otherJwk })
+      .sign(privateKey);
     await refused(bearer(token), INVALID);
   });
 
-  test("the real key with an unknown kid", async () => refused(bearer(await signReal(claimsFor(alice), { kid: "nope" })), INVALID));
+  test("the real key with an unknown kid", async () =>
+    refused(bearer(await signReal(claimsFor(alice), { kid: "nope" })), INVALID));
 
   test.each([
     ["wrong iss", { iss: "evil" }],
@@ -188,7 +229,11 @@ describe("expiry and ended sessions", () => {
       expect((await local.call("GET", "/session/me", { headers: bearer(pair.access_token) })).status).toBe(200);
       local.clock.advance(2_000); // exp + 6 s
       const before = await snapshot(local.core);
-      for (const [method, path] of [["GET", "/session/me"], ["DELETE", "/session/all"], ["DELETE", `/session/${pair.session_id}`]]) {
+      for (const [method, path] of [
+        ["GET", "/session/me"],
+        ["DELETE", "/session/all"],
+        ["DELETE", `/session/${pair.session_id}`],
+      ]) {
         const res = await local.call(method, path, { headers: bearer(pair.access_token) });
         await expectError(res, 401, "invalid_token", [pair.access_token]);
         expect(res.headers.get("www-authenticate")).toBe(INVALID);
@@ -211,7 +256,10 @@ describe("expiry and ended sessions", () => {
 
 describe("service-key endpoints", () => {
   test.each(["/session", "/session/validate"])("%s with a user access token: 401 invalid_client", async (path) => {
-    const res = await t.call("POST", path, { body: { user_id: "x", refresh_token: alice.refresh_token }, headers: bearer(alice.access_token) });
+    const res = await t.call("POST", path, {
+      body: { user_id: "x", refresh_token: alice.refresh_token },
+      headers: bearer(alice.access_token),
+    });
     await expectError(res, 401, "invalid_client", [alice.access_token, alice.refresh_token]);
     expect(await snapshot(t.core)).toBe(before);
   });
@@ -223,13 +271,19 @@ describe("service-key endpoints", () => {
   ])("%s: 401 invalid_client", async (name, headers) => {
     const query = name === "key in the query" ? `?key=${SERVICE_KEY}&access_token=${SERVICE_KEY}` : "";
     for (const path of ["/session", "/session/validate"]) {
-      const res = await t.call("POST", path + query, { body: { user_id: "x", refresh_token: alice.refresh_token }, headers });
+      const res = await t.call("POST", path + query, {
+        body: { user_id: "x", refresh_token: alice.refresh_token },
+        headers,
+      });
       await expectError(res, 401, "invalid_client", [SERVICE_KEY, alice.refresh_token]);
     }
     expect(await snapshot(t.core)).toBe(before);
   });
   test("the service key works (positive control)", async () => {
-    const res = await t.call("POST", "/session/validate", { body: { refresh_token: alice.refresh_token }, headers: serviceAuth });
+    const res = await t.call("POST", "/session/validate", {
+      body: { refresh_token: alice.refresh_token },
+      headers: serviceAuth,
+    });
     expect((await json(res)).active).toBe(true);
   });
 });

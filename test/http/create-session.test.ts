@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { openTestApp, serviceAuth } from "../support/core";
-import { expectError, openSession, snapshot, type TestApp, json } from "../support/http";
+import { expectError, json, openSession, snapshot, type TestApp } from "../support/http";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -13,20 +13,35 @@ afterAll(() => t.close());
 const stored = async (sessionId: string) => (await t.core.store.findSession(sessionId))!;
 
 test("201 with the contract's body and Cache-Control: no-store", async () => {
-  const res = await t.call("POST", "/session", { body: { user_id: "alice", claims: { role: "admin" } }, headers: serviceAuth });
+  const res = await t.call("POST", "/session", {
+    body: { user_id: "alice", claims: { role: "admin" } },
+    headers: serviceAuth,
+  });
   expect(res.status).toBe(201);
   expect(res.headers.get("cache-control")).toBe("no-store");
   expect(res.headers.get("content-type")).toContain("application/json");
   const body = await json(res);
-  expect(Object.keys(body).sort()).toEqual(
-    ["access_token", "expires_in", "refresh_token", "refresh_token_expires_at", "session_id", "token_type", "user_id"],
-  );
+  expect(Object.keys(body).sort()).toEqual([
+    "access_token",
+    "expires_in",
+    "refresh_token",
+    "refresh_token_expires_at",
+    "session_id",
+    "token_type",
+    "user_id",
+  ]);
   expect(body).toMatchObject({ user_id: "alice", token_type: "Bearer", expires_in: 900 });
   expect(body.session_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   expect(body.refresh_token_expires_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   expect(decodeProtectedHeader(body.access_token)).toMatchObject({ alg: "EdDSA", typ: "at+jwt" });
   const claims = decodeJwt(body.access_token);
-  expect(claims).toMatchObject({ iss: "session-service", aud: "api", sub: "alice", sid: body.session_id, role: "admin" });
+  expect(claims).toMatchObject({
+    iss: "session-service",
+    aud: "api",
+    sub: "alice",
+    sid: body.session_id,
+    role: "admin",
+  });
   expect(claims.exp! - claims.iat!).toBe(900);
   expect(typeof claims.jti).toBe("string");
 });
@@ -35,7 +50,7 @@ describe("SQL-ish and odd strings are data, stored verbatim", () => {
   const values = [
     "' OR '1'='1",
     "alice'; DROP TABLE sessions; --",
-    "\" OR 1=1 --",
+    '" OR 1=1 --',
     "%' UNION SELECT refresh_token_hash FROM sessions --",
     "\\x00\\'",
     "Robert'); DELETE FROM outbox; --",
@@ -51,7 +66,10 @@ describe("SQL-ish and odd strings are data, stored verbatim", () => {
     expect(after.sessions.active).toBe(before.sessions.active + 1);
     expect(after.events.pending).toBe(before.events.pending + 1);
     // Validate finds it by token, not by anything injected.
-    const res = await t.call("POST", "/session/validate", { body: { refresh_token: pair.refresh_token }, headers: serviceAuth });
+    const res = await t.call("POST", "/session/validate", {
+      body: { refresh_token: pair.refresh_token },
+      headers: serviceAuth,
+    });
     expect((await json(res)).user_id).toBe(userId);
   });
 
@@ -74,7 +92,10 @@ test("user_id of exactly 128 code points (astral) is accepted", async () => {
 
 describe("user_agent", () => {
   test("control characters are removed", async () => {
-    const pair = await openSession(t, { user_id: "ua", user_agent: "Mozilla/5.0\u0000\r\n\tX-Injected: 1\u007f\u0085\u009b" });
+    const pair = await openSession(t, {
+      user_id: "ua",
+      user_agent: "Mozilla/5.0\u0000\r\n\tX-Injected: 1\u007f\u0085\u009b",
+    });
     expect((await stored(pair.session_id)).userAgent).toBe("Mozilla/5.0X-Injected: 1");
   });
 
@@ -84,15 +105,15 @@ describe("user_agent", () => {
   });
 
   test("the cut never splits a surrogate pair", async () => {
-    const pair = await openSession(t, { user_id: "ua", user_agent: "x" + "😀".repeat(3000) });
+    const pair = await openSession(t, { user_id: "ua", user_agent: `x${"😀".repeat(3000)}` });
     const ua = (await stored(pair.session_id)).userAgent!;
     expect([...ua].length).toBe(512);
     expect(ua.isWellFormed()).toBe(true);
-    expect(ua).toBe("x" + "😀".repeat(511));
+    expect(ua).toBe(`x${"😀".repeat(511)}`);
   });
 
   test("the created event carries the cleaned user agent", async () => {
-    const pair = await openSession(t, { user_id: "ua-ev", user_agent: "B".repeat(600) + "\u0000" });
+    const pair = await openSession(t, { user_id: "ua-ev", user_agent: `${"B".repeat(600)}\u0000` });
     const events = await t.core.store.pendingEvents(10_000);
     const event = events.map((e) => JSON.parse(e.payload)).find((e) => e.subject === pair.session_id);
     expect(event.data.user_agent).toBe("B".repeat(512));

@@ -13,7 +13,13 @@ type Operation = {
   requestBody?: { content: Record<string, { schema: Schema }> };
   responses: Record<string, { examples?: unknown[]; content?: Record<string, { schema: Schema }> }>;
 };
-type Schema = { properties?: Record<string, Schema>; examples?: unknown[]; anyOf?: Schema[]; const?: string; $ref?: string };
+type Schema = {
+  properties?: Record<string, Schema>;
+  examples?: unknown[];
+  anyOf?: Schema[];
+  const?: string;
+  $ref?: string;
+};
 
 let t: Awaited<ReturnType<typeof openTestApp>>;
 let doc: Doc;
@@ -25,7 +31,9 @@ afterAll(() => t.close());
 
 const openApiPath = (path: string) => path.replace(/:(\w+)/g, "{$1}");
 const documentedRoutes = () =>
-  t.app.routes.filter((route) => !route.path.startsWith("/docs")).map((r) => ({ method: r.method.toLowerCase(), path: openApiPath(r.path) }));
+  t.app.routes
+    .filter((route) => !route.path.startsWith("/docs"))
+    .map((r) => ({ method: r.method.toLowerCase(), path: openApiPath(r.path) }));
 
 /** The error codes a response schema allows. */
 function codesOf(schema: Schema): string[] {
@@ -46,7 +54,11 @@ test("two security schemes, used by the routes that need them", () => {
   expect(doc.components.securitySchemes.accessToken).toMatchObject({ type: "http", scheme: "bearer" });
   expect(doc.paths["/session"].post.security).toEqual([{ serviceKey: [] }]);
   expect(doc.paths["/session/validate"].post.security).toEqual([{ serviceKey: [] }]);
-  for (const [path, method] of [["/session/me", "get"], ["/session/all", "delete"], ["/session/{id}", "delete"]]) {
+  for (const [path, method] of [
+    ["/session/me", "get"],
+    ["/session/all", "delete"],
+    ["/session/{id}", "delete"],
+  ]) {
     expect(doc.paths[path][method].security).toEqual([{ accessToken: [] }]);
   }
   expect(doc.paths["/session/refresh"].post.security).toBeUndefined();
@@ -68,9 +80,31 @@ test("POST endpoints document their JSON body with an example, and every success
 
 test("error responses name their codes, each under the status the error table gives it", () => {
   const expected: Record<string, string[]> = {
-    "post /session": ["invalid_request", "payload_too_large", "unsupported_media_type", "unavailable", "invalid_client", "user_deleted", "rate_limited"],
-    "post /session/refresh": ["invalid_request", "payload_too_large", "unsupported_media_type", "unavailable", "invalid_grant", "rate_limited"],
-    "post /session/validate": ["invalid_request", "payload_too_large", "unsupported_media_type", "unavailable", "invalid_client", "rate_limited"],
+    "post /session": [
+      "invalid_request",
+      "payload_too_large",
+      "unsupported_media_type",
+      "unavailable",
+      "invalid_client",
+      "user_deleted",
+      "rate_limited",
+    ],
+    "post /session/refresh": [
+      "invalid_request",
+      "payload_too_large",
+      "unsupported_media_type",
+      "unavailable",
+      "invalid_grant",
+      "rate_limited",
+    ],
+    "post /session/validate": [
+      "invalid_request",
+      "payload_too_large",
+      "unsupported_media_type",
+      "unavailable",
+      "invalid_client",
+      "rate_limited",
+    ],
     "post /session/revoke": ["invalid_request", "payload_too_large", "unsupported_media_type", "unavailable"],
     "get /session/me": ["invalid_token", "unavailable"],
     "delete /session/all": ["invalid_token", "unavailable"],

@@ -1,7 +1,7 @@
 /** JWKS, probes, the OpenAPI document, unknown routes. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { openTestApp } from "../support/core";
-import { expectError, type TestApp, json } from "../support/http";
+import { expectError, json, type TestApp } from "../support/http";
 
 let t: TestApp;
 beforeAll(async () => {

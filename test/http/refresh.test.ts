@@ -1,8 +1,8 @@
 /** POST /session/refresh, /session/validate and /session/revoke over HTTP. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { openTestApp, serviceAuth } from "../support/core";
-import { expectError, openSession, snapshot, type TestApp, json } from "../support/http";
 import type { TokenPair } from "../../server/core/sessions";
+import { openTestApp, serviceAuth } from "../support/core";
+import { expectError, json, openSession, snapshot, type TestApp } from "../support/http";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -23,9 +23,15 @@ describe("refresh", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const next = (await json(res)) as TokenPair;
-    expect(Object.keys(next).sort()).toEqual(
-      ["access_token", "expires_in", "refresh_token", "refresh_token_expires_at", "session_id", "token_type", "user_id"],
-    );
+    expect(Object.keys(next).sort()).toEqual([
+      "access_token",
+      "expires_in",
+      "refresh_token",
+      "refresh_token_expires_at",
+      "session_id",
+      "token_type",
+      "user_id",
+    ]);
     expect(next).toMatchObject({ session_id: first.session_id, user_id: "r1", token_type: "Bearer", expires_in: 900 });
     expect(next.refresh_token).not.toBe(first.refresh_token);
     expect(next.refresh_token_expires_at).toBe(new Date(t.clock.now() + 3_600_000).toISOString());
@@ -105,11 +111,26 @@ describe("validate", () => {
     const pair = await openSession(t, { user_id: "v1" });
     t.clock.advance(5_000);
     const before = await snapshot(t.core);
-    const res = await t.call("POST", "/session/validate", { body: { refresh_token: pair.refresh_token }, headers: serviceAuth });
+    const res = await t.call("POST", "/session/validate", {
+      body: { refresh_token: pair.refresh_token },
+      headers: serviceAuth,
+    });
     expect(res.status).toBe(200);
     const body = await json(res);
-    expect(Object.keys(body).sort()).toEqual(["active", "created_at", "expires_at", "last_used_at", "session_id", "user_id"]);
-    expect(body).toMatchObject({ active: true, session_id: pair.session_id, user_id: "v1", expires_at: pair.refresh_token_expires_at });
+    expect(Object.keys(body).sort()).toEqual([
+      "active",
+      "created_at",
+      "expires_at",
+      "last_used_at",
+      "session_id",
+      "user_id",
+    ]);
+    expect(body).toMatchObject({
+      active: true,
+      session_id: pair.session_id,
+      user_id: "v1",
+      expires_at: pair.refresh_token_expires_at,
+    });
     expect(body.last_used_at).toBe(body.created_at);
     expect(await snapshot(t.core)).toBe(before);
   });
@@ -134,7 +155,10 @@ describe("revoke", () => {
       expect(await res.text()).toBe("{}");
     }
     expect((await t.core.store.findSession(pair.session_id))!.revokeReason).toBe("logout");
-    expect((await t.core.store.pendingEvents(10_000)).filter((e) => JSON.parse(e.payload).subject === pair.session_id).length).toBe(2);
+    expect(
+      (await t.core.store.pendingEvents(10_000)).filter((e) => JSON.parse(e.payload).subject === pair.session_id)
+        .length,
+    ).toBe(2);
   });
 
   test("an unknown token changes nothing", async () => {

@@ -1,7 +1,7 @@
 /** DELETE /session/{id}, DELETE /session/all and GET /session/me for a signed-in user. */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { openTestApp, bearer } from "../support/core";
-import { expectError, openSession, snapshot, type TestApp, json } from "../support/http";
+import { bearer, openTestApp } from "../support/core";
+import { expectError, json, openSession, snapshot, type TestApp } from "../support/http";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -21,7 +21,9 @@ describe("DELETE /session/{id}", () => {
 
   test("another user's session and an unknown id get identical 404s and nothing changes", async () => {
     const foreign = await t.call("DELETE", `/session/${bob.session_id}`, { headers: bearer(alice.access_token) });
-    const unknown = await t.call("DELETE", "/session/019ad1c2-7a3e-7c41-9b7e-3f1f5f0d2c11", { headers: bearer(alice.access_token) });
+    const unknown = await t.call("DELETE", "/session/019ad1c2-7a3e-7c41-9b7e-3f1f5f0d2c11", {
+      headers: bearer(alice.access_token),
+    });
     const foreignText = await expectError(foreign, 404, "not_found", [bob.session_id, "bob"]);
     const unknownText = await expectError(unknown, 404, "not_found", ["019ad1c2-7a3e-7c41-9b7e-3f1f5f0d2c11"]);
     expect(foreignText).toBe(unknownText);
@@ -131,11 +133,25 @@ describe("GET /session/me", () => {
     const { sessions } = JSON.parse(text);
     expect(sessions.map((s: { session_id: string }) => s.session_id)).toEqual([g1.session_id, g2.session_id]);
     expect(sessions.map((s: { current: boolean }) => s.current)).toEqual([false, true]);
-    expect(Object.keys(sessions[0]).sort()).toEqual(["created_at", "current", "expires_at", "ip", "last_used_at", "session_id", "user_agent"]);
+    expect(Object.keys(sessions[0]).sort()).toEqual([
+      "created_at",
+      "current",
+      "expires_at",
+      "ip",
+      "last_used_at",
+      "session_id",
+      "user_agent",
+    ]);
     expect(sessions[0]).toMatchObject({ user_agent: "one", ip: "192.0.2.1" });
     expect(sessions[1]).toMatchObject({ user_agent: "two", ip: null });
     const row = await t.core.store.findSession(g1.session_id);
-    for (const secret of [g1.refresh_token, g2.refresh_token, g2.access_token, row!.refreshTokenHash, row!.previousTokenHash!]) {
+    for (const secret of [
+      g1.refresh_token,
+      g2.refresh_token,
+      g2.access_token,
+      row!.refreshTokenHash,
+      row!.previousTokenHash!,
+    ]) {
       expect(text).not.toContain(secret);
     }
   });

@@ -9,10 +9,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, setDefaultTimeout, 
 import { rmSync } from "node:fs";
 import type { HybridStore } from "../../db/hybrid/store";
 import type { SessionRow } from "../../server/core/ports";
-import { tempDir } from "../support/core";
-import { freePort } from "../support/server";
-import { startRedisServer } from "../support/redis";
 import { create, events, GRACE, newRow, newUser, T0 } from "../store/contract/fixtures";
+import { tempDir } from "../support/core";
+import { startRedisServer } from "../support/redis";
+import { freePort } from "../support/server";
 import { cacheKeys, flushHybridRedis, HYBRID_REDIS_URL, redisCommand, sqliteHybrid } from "./support";
 
 setDefaultTimeout(30_000);
@@ -34,9 +34,18 @@ beforeEach(async () => {
 });
 afterEach(() => store.close());
 
-const entry = (row: SessionRow, validUntil: number, uv = "") => `${uv}\n${row.userId}\n${validUntil}\n${JSON.stringify(row)}`;
+const entry = (row: SessionRow, validUntil: number, uv = "") =>
+  `${uv}\n${row.userId}\n${validUntil}\n${JSON.stringify(row)}`;
 // White-box access to the fill path, to replay a reader that read SQL before a revocation.
-const fill = (s: HybridStore, kind: string, id: string, hash: string, epoch: string, row: SessionRow, readStart = Date.now()) => {
+const fill = (
+  s: HybridStore,
+  kind: string,
+  id: string,
+  hash: string,
+  epoch: string,
+  row: SessionRow,
+  readStart = Date.now(),
+) => {
   (s as unknown as { fill: (...a: unknown[]) => void }).fill(kind, id, hash, epoch, row, readStart, T0);
   return s.settled();
 };
@@ -78,7 +87,15 @@ test("a rotated-away token's late copy is refused; the session itself stays cach
   await store.settled();
   const epoch = String(await redisCommand(HYBRID_REDIS_URL, "GET", ["session-cache:ep"]));
   const rotated = await store.rotate(
-    { presentedHash: row.refreshTokenHash, newHash: "next-hash", nonce: "n", now: T0 + 1, idleTimeoutMs: 60_000, graceMs: GRACE, accessExpiresAt: T0 + 900_000 },
+    {
+      presentedHash: row.refreshTokenHash,
+      newHash: "next-hash",
+      nonce: "n",
+      now: T0 + 1,
+      idleTimeoutMs: 60_000,
+      graceMs: GRACE,
+      accessExpiresAt: T0 + 900_000,
+    },
     events,
   );
   expect(rotated.kind).toBe("rotated");
@@ -108,7 +125,12 @@ test("revoking a user's sessions voids entries of sessions nobody enumerated (us
   await create(store, userId);
   // An entry for a session the SQL store does not list: only uv: can void it.
   const ghost = newRow(userId, T0, { refreshTokenHash: "ghost-hash" });
-  await redisCommand(HYBRID_REDIS_URL, "SET", ["session-cache:tok:ghost-hash", entry(ghost, Date.now() + 60_000), "PX", "60000"]);
+  await redisCommand(HYBRID_REDIS_URL, "SET", [
+    "session-cache:tok:ghost-hash",
+    entry(ghost, Date.now() + 60_000),
+    "PX",
+    "60000",
+  ]);
   expect((await store.findActiveByTokenHash("ghost-hash", T0))?.sessionId).toBe(ghost.sessionId); // served from Redis
   expect(await store.revokeUserSessions(userId, "logout_all", T0 + 1, events)).toBe(1);
   expect(await store.findActiveByTokenHash("ghost-hash", T0 + 2)).toBeNull();
@@ -116,7 +138,12 @@ test("revoking a user's sessions voids entries of sessions nobody enumerated (us
 
 test("an entry past its validUntil is never served, even when Redis still holds it", async () => {
   const row = await create(store, newUser());
-  await redisCommand(HYBRID_REDIS_URL, "SET", [`session-cache:sid:${row.sessionId}`, entry({ ...row, userAgent: "stale" }, Date.now() - 1), "PX", "60000"]);
+  await redisCommand(HYBRID_REDIS_URL, "SET", [
+    `session-cache:sid:${row.sessionId}`,
+    entry({ ...row, userAgent: "stale" }, Date.now() - 1),
+    "PX",
+    "60000",
+  ]);
   expect((await store.findActiveSession(row.sessionId, T0))?.userAgent).toBe(row.userAgent);
   expect(store.cacheStats().hits).toBe(0);
 });
@@ -127,7 +154,8 @@ test("Redis unreachable: reads answer from SQL behind the breaker; a revocation 
   const down = sqliteHybrid(dir, { redisUrl: `redis://127.0.0.1:${await freePort()}/0`, cacheTtlMs: 300 });
   try {
     const row = await create(down, newUser());
-    for (let i = 0; i < 20; i++) expect((await down.findActiveByTokenHash(row.refreshTokenHash, T0))?.sessionId).toBe(row.sessionId);
+    for (let i = 0; i < 20; i++)
+      expect((await down.findActiveByTokenHash(row.refreshTokenHash, T0))?.sessionId).toBe(row.sessionId);
     expect(down.cacheStats().fallbacks).toBe(20);
     const start = performance.now();
     expect(await down.revokeByTokenHash(row.refreshTokenHash, T0 + 1, GRACE, events)).toBe("logout");

@@ -13,10 +13,16 @@ test("REDIS_URL is optional, needs a SQL DATABASE_URL; REDIS_CACHE_TTL defaults 
   const plain = loadConfig({});
   expect(plain.ok && plain.config.redisUrl).toBeNull();
   expect(plain.ok && plain.config.redisCacheTtlMs).toBe(2000);
-  const hybrid = loadConfig({ DATABASE_URL: "sqlite:./x.db", REDIS_URL: "redis://127.0.0.1:6379/14", REDIS_CACHE_TTL: "500ms" });
+  const hybrid = loadConfig({
+    DATABASE_URL: "sqlite:./x.db",
+    REDIS_URL: "redis://127.0.0.1:6379/14",
+    REDIS_CACHE_TTL: "500ms",
+  });
   expect(hybrid.ok && hybrid.config.redisUrl).toBe("redis://127.0.0.1:6379/14");
   expect(hybrid.ok && hybrid.config.redisCacheTtlMs).toBe(500);
-  expect(loadConfig({ DATABASE_URL: "redis://127.0.0.1:6379/1", REDIS_URL: "redis://127.0.0.1:6379/14" }).ok).toBe(false);
+  expect(loadConfig({ DATABASE_URL: "redis://127.0.0.1:6379/1", REDIS_URL: "redis://127.0.0.1:6379/14" }).ok).toBe(
+    false,
+  );
   expect(loadConfig({ REDIS_URL: "http://127.0.0.1:6379" }).ok).toBe(false);
   expect(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379", REDIS_CACHE_TTL: "10ms" }).ok).toBe(false);
 });

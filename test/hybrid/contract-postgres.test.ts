@@ -3,11 +3,19 @@ import { setDefaultTimeout } from "bun:test";
 import type { SQL } from "bun";
 import { HybridStore } from "../../db/hybrid/store";
 import { PostgresStore } from "../../db/postgres/store";
-import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { storeContract } from "../store/contract";
-import { HYBRID_REDIS_URL, flushHybridRedis } from "./support";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import { flushHybridRedis, HYBRID_REDIS_URL } from "./support";
 
-const TABLES = ["sessions", "retired_refresh_tokens", "signing_keys", "service_clients", "deleted_users", "outbox", "leases"];
+const TABLES = [
+  "sessions",
+  "retired_refresh_tokens",
+  "signing_keys",
+  "service_clients",
+  "deleted_users",
+  "outbox",
+  "leases",
+];
 
 setDefaultTimeout(30_000);
 

@@ -1,7 +1,7 @@
 /** The store contract, unchanged, on HybridStore over SQLite with Redis database 14 as the cache. */
 import { rmSync } from "node:fs";
-import { tempDir } from "../support/core";
 import { storeContract } from "../store/contract";
+import { tempDir } from "../support/core";
 import { flushHybridRedis, sqliteHybrid } from "./support";
 
 const dirs: string[] = [];

@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
+import { sessionctl } from "../cli/support";
 import { tempDir } from "../support/core";
 import { startRedisServer, type TestRedisServer } from "../support/redis";
-import { client, type Pair, ServerPool, type RunningServer } from "../support/server";
-import { sessionctl } from "../cli/support";
+import { client, type Pair, type RunningServer, ServerPool } from "../support/server";
 import { cacheKeys, flushHybridRedis, HYBRID_REDIS_URL, redisCommand } from "./support";
 
 setDefaultTimeout(60_000);
@@ -56,11 +56,15 @@ async function warm(api: Api, pair: Pair, redisUrl: string): Promise<void> {
   const deadline = Date.now() + 3000;
   let keys: string[] = [];
   while (Date.now() < deadline) {
-    expect(await (await api.validate(pair.refresh_token)).json()).toMatchObject({ active: true, session_id: pair.session_id });
+    expect(await (await api.validate(pair.refresh_token)).json()).toMatchObject({
+      active: true,
+      session_id: pair.session_id,
+    });
     expect((await api.authOnly(pair.access_token)).status).toBe(404);
     await Bun.sleep(10);
     keys = await cacheKeys(redisUrl);
-    if (keys.includes(`session-cache:sid:${pair.session_id}`) && keys.some((k) => k.startsWith("session-cache:tok:"))) return;
+    if (keys.includes(`session-cache:sid:${pair.session_id}`) && keys.some((k) => k.startsWith("session-cache:tok:")))
+      return;
     await Bun.sleep(50);
   }
   throw new Error(`the cache was not filled: ${keys.join(", ")}`);

@@ -2,9 +2,10 @@
  * Hybrid-mode test helpers: logical database 14 of 127.0.0.1:6379 (the Redis store's tests use 15),
  * flushed before and after; throw-away redis-servers come from ../support/redis.
  */
-import { RedisClient } from "bun";
+
 import { join } from "node:path";
-import { HybridStore, type HybridOptions } from "../../db/hybrid/store";
+import { RedisClient } from "bun";
+import { type HybridOptions, HybridStore } from "../../db/hybrid/store";
 import { SqliteStore } from "../../db/sqlite/store";
 import { flushTestRedis } from "../support/redis";
 

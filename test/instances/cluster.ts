@@ -3,13 +3,14 @@
  * nats-server: what the multi-instance tests start. Everything it starts is recorded as it starts,
  * so `close()` (in afterAll) kills, drops and removes it even when the start failed half-way.
  */
-import type { SQL } from "bun";
+
 import { rmSync } from "node:fs";
-import { sessionctl, type CliResult } from "../cli/support";
+import type { SQL } from "bun";
+import { type CliResult, sessionctl } from "../cli/support";
 import { tempDir } from "../support/core";
-import { startNats, type RunningNats } from "../support/nats";
+import { type RunningNats, startNats } from "../support/nats";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { client, ServerPool, type Pair, type RunningServer } from "../support/server";
+import { client, type Pair, type RunningServer, ServerPool } from "../support/server";
 
 export interface ClusterOptions {
   /** Start a nats-server and give every instance its NATS_URL. */
@@ -90,7 +91,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const count = options.instances ?? 2;
     const envOf = (i: number) => ({ ...options.env, ...options.envOf?.[i] });
     if (options.together) {
-      const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => cluster.startInstance(envOf(i))));
+      const started = await Promise.allSettled(
+        Array.from({ length: count }, (_, i) => cluster.startInstance(envOf(i))),
+      );
       const failed = started.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
       if (failed) throw failed.reason;
       cluster.servers = started.map((s) => (s as PromiseFulfilledResult<RunningServer>).value);

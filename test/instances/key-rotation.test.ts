@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { waitFor } from "../support/nats";
 import { client, type Pair } from "../support/server";
-import { kidOf, openSession, startCluster, type Cluster } from "./cluster";
+import { type Cluster, kidOf, openSession, startCluster } from "./cluster";
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -37,7 +37,11 @@ async function expectAcceptedEverywhere(tokens: Pair[]) {
   for (const url of [cluster.a.url, cluster.b.url]) {
     for (const pair of tokens) {
       const res = await client(url).me(pair.access_token);
-      expect({ url, kid: kidOf(pair.access_token), status: res.status }).toEqual({ url, kid: kidOf(pair.access_token), status: 200 });
+      expect({ url, kid: kidOf(pair.access_token), status: res.status }).toEqual({
+        url,
+        kid: kidOf(pair.access_token),
+        status: 200,
+      });
     }
   }
 }
@@ -54,7 +58,12 @@ test("keys rotate: the new key is in both instances' JWKS within 10 s and does n
   const kid = await rotate();
   expect(kid).not.toBe(before);
   for (const server of [cluster.a, cluster.b]) {
-    await waitFor(`${kid} in the JWKS of ${server.url}`, async () => (await jwksKids(server.url)).includes(kid), WITHIN_MS - (Date.now() - started), 100);
+    await waitFor(
+      `${kid} in the JWKS of ${server.url}`,
+      async () => (await jwksKids(server.url)).includes(kid),
+      WITHIN_MS - (Date.now() - started),
+      100,
+    );
   }
   expect(Date.now() - started).toBeLessThan(WITHIN_MS);
   // Published ahead of rotation: both still sign with the old key (it signs after the cache time).
@@ -88,12 +97,16 @@ test("keys rotate --now: both sign with the new key within 10 s and accept each 
       switched.add(name);
       fresh.push(pair);
       const onOther = await client(other.url).me(pair.access_token);
-      expect({ first_token_of_new_key_from: name, status: onOther.status }).toEqual({ first_token_of_new_key_from: name, status: 200 });
+      expect({ first_token_of_new_key_from: name, status: onOther.status }).toEqual({
+        first_token_of_new_key_from: name,
+        status: 200,
+      });
     }
     await Bun.sleep(50);
   }
   // Both JWKS list both keys: the old one verifies until its last token has expired.
-  for (const server of [cluster.a, cluster.b]) expect(await jwksKids(server.url)).toEqual(expect.arrayContaining([oldKid, kid]));
+  for (const server of [cluster.a, cluster.b])
+    expect(await jwksKids(server.url)).toEqual(expect.arrayContaining([oldKid, kid]));
   await expectAcceptedEverywhere([...old, ...fresh]);
   // Refreshing an old-key session on either instance now hands out new-key tokens.
   const refreshed = (await (await client(cluster.b.url).refresh(old[0]!.refresh_token)).json()) as Pair;

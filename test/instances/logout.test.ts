@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { client, type Pair } from "../support/server";
-import { openSession, startCluster, type Cluster } from "./cluster";
+import { type Cluster, openSession, startCluster } from "./cluster";
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -27,7 +27,7 @@ async function expectRefusedOn(url: string, pair: Pair) {
 test.each([
   ["A", "B"],
   ["B", "A"],
-] as const)("DELETE /session/{id} on instance %s is refused at once on instance %s", async (from, to) => {
+] as const)("DELETE /session/{id} on instance %s is refused at once on instance %s", async (from, _to) => {
   const [origin, other] = from === "A" ? [cluster.a, cluster.b] : [cluster.b, cluster.a];
   const gone = await openSession(origin.url, `logout-${from}`);
   const kept = await openSession(origin.url, `logout-${from}`);

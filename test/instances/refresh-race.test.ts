@@ -4,8 +4,8 @@
  * answer 200 with one identical refresh token.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { client, refreshTokenHash, type Pair } from "../support/server";
-import { openSession, startCluster, type Cluster } from "./cluster";
+import { client, type Pair, refreshTokenHash } from "../support/server";
+import { type Cluster, openSession, startCluster } from "./cluster";
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -53,7 +53,10 @@ test(`${CONCURRENCY} concurrent refreshes split over two instances rotate once a
 
     // Both instances agree on which token is current.
     for (const url of [cluster.a.url, cluster.b.url]) {
-      expect(await (await client(url).validate(next)).json()).toMatchObject({ active: true, session_id: pair.session_id });
+      expect(await (await client(url).validate(next)).json()).toMatchObject({
+        active: true,
+        session_id: pair.session_id,
+      });
       expect(await (await client(url).validate(pair.refresh_token)).json()).toEqual({ active: false });
     }
   }

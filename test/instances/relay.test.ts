@@ -7,9 +7,9 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { bySession, cloudEvent } from "../events/helpers";
-import { natsClient, waitFor, type NatsClient } from "../support/nats";
+import { type NatsClient, natsClient, waitFor } from "../support/nats";
 import { client, type Pair, type RunningServer } from "../support/server";
-import { openSession, startCluster, type Cluster } from "./cluster";
+import { type Cluster, openSession, startCluster } from "./cluster";
 
 const clusters: Cluster[] = [];
 const buses: NatsClient[] = [];
@@ -38,11 +38,15 @@ async function clusterWithHolderA(envA: Record<string, string> = {}) {
 }
 
 async function createMany(urls: string[], count: number, prefix: string): Promise<Pair[]> {
-  return Promise.all(Array.from({ length: count }, (_, i) => openSession(urls[i % urls.length]!, `${prefix}-${i % 7}`)));
+  return Promise.all(
+    Array.from({ length: count }, (_, i) => openSession(urls[i % urls.length]!, `${prefix}-${i % 7}`)),
+  );
 }
 
 async function logoutAll(url: string, pairs: Pair[]) {
-  const statuses = await Promise.all(pairs.map(async (p) => (await client(url).logout(p.access_token, p.session_id)).status));
+  const statuses = await Promise.all(
+    pairs.map(async (p) => (await client(url).logout(p.access_token, p.session_id)).status),
+  );
   expect(statuses).toEqual(Array(pairs.length).fill(204));
 }
 
@@ -86,7 +90,16 @@ test("SIGKILL of the lease holder mid-burst: B takes over, each event reaches th
 
   // Phase 1 through both instances: 60 created, 30 of them logged out on the other instance.
   const first = await createMany([a.url, b.url], 60, "relay-kill");
-  await Promise.all([logoutAll(b.url, first.filter((_, i) => i % 4 === 0)), logoutAll(a.url, first.filter((_, i) => i % 4 === 2))]);
+  await Promise.all([
+    logoutAll(
+      b.url,
+      first.filter((_, i) => i % 4 === 0),
+    ),
+    logoutAll(
+      a.url,
+      first.filter((_, i) => i % 4 === 2),
+    ),
+  ]);
 
   // Phase 2 through B while A dies under it: 70 created, then 50 logouts (some of A's sessions too).
   const burst = createMany([b.url], 70, "relay-burst");
@@ -98,10 +111,15 @@ test("SIGKILL of the lease holder mid-burst: B takes over, each event reaches th
   await logoutAll(b.url, [...second.slice(0, 40), ...first.filter((_, i) => i % 4 === 1).slice(0, 10)]);
 
   // The lease of the dead holder expires (5 s) and B takes it.
-  await waitFor("B takes the relay lease", async () => {
-    const owner = await relayLeaseOwner(cluster);
-    return owner !== null && owner !== holder;
-  }, 15_000, 100);
+  await waitFor(
+    "B takes the relay lease",
+    async () => {
+      const owner = await relayLeaseOwner(cluster);
+      return owner !== null && owner !== holder;
+    },
+    15_000,
+    100,
+  );
 
   const docs = await expectRelayedExactlyOnce(cluster, bus, 200);
   expect(docs.filter((d) => d.type === "session.created").length).toBe(130);

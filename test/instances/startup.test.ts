@@ -8,8 +8,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { client, PROJECT_ROOT, type Pair } from "../support/server";
-import { openSession, startCluster, type Cluster } from "./cluster";
+import { client, type Pair, PROJECT_ROOT } from "../support/server";
+import { type Cluster, openSession, startCluster } from "./cluster";
 
 const clusters: Cluster[] = [];
 afterAll(async () => {
@@ -34,23 +34,34 @@ async function expectOneService(cluster: Cluster, user: string): Promise<Pair[]>
   return pairs;
 }
 
-test.each([1, 2, 3])("two instances started together on a new database both come up (round %i)", async (round) => {
-  const cluster = await startCluster({ together: true });
-  clusters.push(cluster);
-  for (const server of [cluster.a, cluster.b]) expect((await client(server.url).readyz()).status).toBe(200);
-  expect(await appliedMigrations(cluster)).toBe(MIGRATIONS);
-  await expectOneService(cluster, `startup-${round}`);
-}, 30_000);
+test.each([1, 2, 3])(
+  "two instances started together on a new database both come up (round %i)",
+  async (round) => {
+    const cluster = await startCluster({ together: true });
+    clusters.push(cluster);
+    for (const server of [cluster.a, cluster.b]) expect((await client(server.url).readyz()).status).toBe(200);
+    expect(await appliedMigrations(cluster)).toBe(MIGRATIONS);
+    await expectOneService(cluster, `startup-${round}`);
+  },
+  30_000,
+);
 
 test("sessionctl migrate racing two starting instances; then the CLI works unchanged on PostgreSQL", async () => {
   const cluster = await startCluster({ instances: 0 });
   clusters.push(cluster);
-  const [migrated, ...servers] = await Promise.all([cluster.cli(["migrate"]), cluster.startInstance(), cluster.startInstance()]);
+  const [migrated, ...servers] = await Promise.all([
+    cluster.cli(["migrate"]),
+    cluster.startInstance(),
+    cluster.startInstance(),
+  ]);
   cluster.servers.push(...servers);
   expect(migrated.code).toBe(0);
   expect(migrated.stdout).toMatch(/^(Applied \d+ migrations?|No pending migrations); the schema is up to date\.\n$/);
   expect(await appliedMigrations(cluster)).toBe(MIGRATIONS);
-  expect(await cluster.cli(["migrate"])).toMatchObject({ code: 0, stdout: "No pending migrations; the schema is up to date.\n" });
+  expect(await cluster.cli(["migrate"])).toMatchObject({
+    code: 0,
+    stdout: "No pending migrations; the schema is up to date.\n",
+  });
 
   const pairs = await expectOneService(cluster, "cli-user");
   expect((await client(cluster.b.url).logout(pairs[0]!.access_token, pairs[0]!.session_id)).status).toBe(204);
@@ -62,7 +73,11 @@ test("sessionctl migrate racing two starting instances; then the CLI works uncha
   expect(stats.events.pending).toBe(3);
 
   const list = await cluster.cliJson<Array<{ session_id: string; status: string; user_id: string }>>(["list"]);
-  expect(list.map(({ session_id, status, user_id }) => ({ session_id, status, user_id })).sort((x, y) => x.session_id.localeCompare(y.session_id))).toEqual(
+  expect(
+    list
+      .map(({ session_id, status, user_id }) => ({ session_id, status, user_id }))
+      .sort((x, y) => x.session_id.localeCompare(y.session_id)),
+  ).toEqual(
     [
       { session_id: pairs[0]!.session_id, status: "revoked", user_id: "cli-user" },
       { session_id: pairs[1]!.session_id, status: "active", user_id: "cli-user" },
@@ -70,5 +85,6 @@ test("sessionctl migrate racing two starting instances; then the CLI works uncha
   );
   // A CLI revoke is refused at once by both instances.
   expect((await cluster.cli(["revoke", pairs[1]!.session_id])).code).toBe(0);
-  for (const server of [cluster.a, cluster.b]) expect((await client(server.url).me(pairs[1]!.access_token)).status).toBe(401);
+  for (const server of [cluster.a, cluster.b])
+    expect((await client(server.url).me(pairs[1]!.access_token)).status).toBe(401);
 }, 30_000);

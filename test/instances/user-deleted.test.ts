@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { cloudEvent } from "../events/helpers";
-import { natsClient, waitFor, type NatsClient } from "../support/nats";
+import { type NatsClient, natsClient, waitFor } from "../support/nats";
 import { client, type Pair } from "../support/server";
-import { openSession, startCluster, type Cluster } from "./cluster";
+import { type Cluster, openSession, startCluster } from "./cluster";
 
 let cluster: Cluster;
 let bus: NatsClient;
@@ -28,27 +28,46 @@ test(`${USERS} user.deleted messages through the shared durable consumer: each h
   const users = Array.from({ length: USERS }, (_, i) => `deleted-user-${i}`);
   // Two sessions per user, one through each instance; and a user who stays.
   const sessions: Pair[] = (
-    await Promise.all(users.map((user) => Promise.all([openSession(cluster.a.url, user), openSession(cluster.b.url, user)])))
+    await Promise.all(
+      users.map((user) => Promise.all([openSession(cluster.a.url, user), openSession(cluster.b.url, user)])),
+    )
   ).flat();
   const survivor = await openSession(cluster.a.url, "surviving-user");
 
   // Both instances pull from the one durable consumer before anything is published.
   await bus.waitForStream("USERS");
-  await waitFor("both instances pulling from session-service", async () => {
-    const info = await bus.jsm.consumers.info("USERS", "session-service");
-    return info.num_waiting >= 2;
-  }, 15_000, 100);
+  await waitFor(
+    "both instances pulling from session-service",
+    async () => {
+      const info = await bus.jsm.consumers.info("USERS", "session-service");
+      return info.num_waiting >= 2;
+    },
+    15_000,
+    100,
+  );
 
   for (const user of users) await bus.publish("user.deleted", { user_id: user });
 
   const ids = new Set(sessions.map((s) => s.session_id));
   const revokedByDeletion = async () =>
     (await bus.readAll("SESSIONS")).map(cloudEvent).filter((doc) => doc.type === "session.revoked");
-  await waitFor("every session's revocation in the stream", async () => (await revokedByDeletion()).length >= ids.size, 30_000, 200);
-  const info = await waitFor("consumer caught up", async () => {
-    const current = await bus.jsm.consumers.info("USERS", "session-service");
-    return current.num_pending === 0 && current.num_ack_pending === 0 && current.delivered.stream_seq >= USERS ? current : null;
-  }, 15_000, 100);
+  await waitFor(
+    "every session's revocation in the stream",
+    async () => (await revokedByDeletion()).length >= ids.size,
+    30_000,
+    200,
+  );
+  const info = await waitFor(
+    "consumer caught up",
+    async () => {
+      const current = await bus.jsm.consumers.info("USERS", "session-service");
+      return current.num_pending === 0 && current.num_ack_pending === 0 && current.delivered.stream_seq >= USERS
+        ? current
+        : null;
+    },
+    15_000,
+    100,
+  );
   expect(info.num_redelivered).toBe(0);
   expect(info.num_ack_pending).toBe(0);
   expect(info.ack_floor.stream_seq).toBe(USERS);

@@ -4,10 +4,10 @@
  * across two rotations not one token fails to verify.
  */
 import { afterAll, expect, test } from "bun:test";
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { rmSync } from "node:fs";
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { tempDir } from "../support/core";
-import { client, ServerPool, type Pair } from "../support/server";
+import { client, type Pair, ServerPool } from "../support/server";
 
 const pool = new ServerPool();
 const dir = tempDir();
@@ -46,7 +46,8 @@ test("two automatic rotations, zero verification failures for a caching verifier
   expect(kids.size).toBe(3); // the first key and two rotated ones have all signed
   expect(verified).toBeGreaterThan(50);
   // Retired keys leave the JWKS once their last token has expired (TTL 3 s + 5 s leeway).
-  const published = ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys;
+  const published = ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] })
+    .keys;
   expect(published.length).toBeLessThanOrEqual(3);
   expect(server.logs()).toContain("signing key rotated");
 }, 60_000);

@@ -1,7 +1,7 @@
 /** Request logs with request ids, log levels, and a clean SIGTERM under load, against the real server. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { SERVICE_KEY, TempDirs } from "../support/core";
-import { client, openDbReadOnly, ServerPool, type Pair } from "../support/server";
+import { client, openDbReadOnly, type Pair, ServerPool } from "../support/server";
 
 const pool = new ServerPool();
 const dirs = new TempDirs();

@@ -2,7 +2,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
-import { client, ServerPool, type Pair } from "../support/server";
+import { client, type Pair, ServerPool } from "../support/server";
 
 const pool = new ServerPool();
 const dir = tempDir();
@@ -47,7 +47,9 @@ test("refresh outcomes, created and revoked by reason, outbox backlog, and the m
   // NATS_URL is unset: every event waits in the outbox.
   expect(metric(text, "outbox_pending_events")).toBe(5);
   expect(metric(text, "outbox_oldest_pending_age_seconds")).toBeGreaterThan(2);
-  expect(text).toContain('http_request_duration_seconds_bucket{le="0.005",route="/session/refresh",method="POST",status="200"}');
+  expect(text).toContain(
+    'http_request_duration_seconds_bucket{le="0.005",route="/session/refresh",method="POST",status="200"}',
+  );
   for (const secret of [a.refresh_token, rotated.refresh_token, a.access_token, "metrics-a", a.session_id]) {
     expect(text).not.toContain(secret);
   }
@@ -55,7 +57,9 @@ test("refresh outcomes, created and revoked by reason, outbox backlog, and the m
   const logs = server.logs();
   expect(logs).toContain('"msg":"session created"');
   expect(logs).toContain('"msg":"session rotated"');
-  expect(logs).toMatch(/"level":40,[^\n]*"session_id":"[^"]+","user_id":"metrics-a","msg":"refresh token reuse detected"/);
+  expect(logs).toMatch(
+    /"level":40,[^\n]*"session_id":"[^"]+","user_id":"metrics-a","msg":"refresh token reuse detected"/,
+  );
   expect(logs).toMatch(/"reason":"logout","msg":"session revoked"/);
   for (const secret of [a.refresh_token, rotated.refresh_token, a.access_token]) expect(logs).not.toContain(secret);
 });

@@ -38,7 +38,8 @@ describe("RATE_LIMIT", () => {
     t = await openTestApp({ RATE_LIMIT: "2/1m" });
     const headers = { authorization: "Bearer wrong-key-0123456789", "x-forwarded-for": "192.0.2.44, 10.0.0.1" };
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await t.call("POST", "/session", { body: { user_id: "x" }, headers })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await t.call("POST", "/session", { body: { user_id: "x" }, headers })).status);
     expect(statuses).toEqual([401, 401, 429, 429]);
     const ok = await t.call("POST", "/session", {
       body: { user_id: "x" },
@@ -50,7 +51,9 @@ describe("RATE_LIMIT", () => {
   test("off by default: failures keep their 401", async () => {
     t = await openTestApp();
     for (let i = 0; i < 30; i++) {
-      const response = await t.call("POST", "/session/refresh", { body: { refresh_token: "guess", ip: "198.51.100.9" } });
+      const response = await t.call("POST", "/session/refresh", {
+        body: { refresh_token: "guess", ip: "198.51.100.9" },
+      });
       expect(response.status).toBe(401);
     }
   });

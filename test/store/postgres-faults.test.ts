@@ -17,7 +17,7 @@ import { ServiceError } from "../../server/core/errors";
 import { openStore } from "../../server/open-core";
 import { tempDir, testConfig } from "../support/core";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { T0, create, events, newUser, rotateInput } from "./contract/fixtures";
+import { create, events, newUser, rotateInput, T0 } from "./contract/fixtures";
 
 // Bun 1.4 ignores bunfig's [test] timeout and allows 5 s; these tests create databases and wait on locks.
 setDefaultTimeout(30_000);
@@ -35,7 +35,11 @@ afterAll(async () => {
 });
 
 /** The error a call rejected with, or null when it resolved. */
-const failure = (promise: Promise<unknown>) => promise.then(() => null, (error: unknown) => error);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => null,
+    (error: unknown) => error,
+  );
 
 const expectUnavailable = (error: unknown) => {
   expect(error).toBeInstanceOf(ServiceError);
@@ -104,7 +108,9 @@ describe("startup", () => {
       const check = fresh.connect();
       try {
         const applied = await check`select count(*)::int as n from drizzle.__drizzle_migrations`;
-        const files = (await Bun.file(new URL("../../db/postgres/migrations/meta/_journal.json", import.meta.url)).json()).entries.length;
+        const files = (
+          await Bun.file(new URL("../../db/postgres/migrations/meta/_journal.json", import.meta.url)).json()
+        ).entries.length;
         expect(applied[0].n).toBe(files);
       } finally {
         await check.close();
@@ -138,10 +144,21 @@ describe("schema", () => {
   const shape = (config: ReturnType<typeof pgTable> | ReturnType<typeof sqliteTable>) => ({
     name: config.name,
     columns: config.columns
-      .map((c) => ({ name: c.name, notNull: c.notNull, primary: c.primary, unique: c.isUnique, hasDefault: c.hasDefault, type: c.dataType }))
+      .map((c) => ({
+        name: c.name,
+        notNull: c.notNull,
+        primary: c.primary,
+        unique: c.isUnique,
+        hasDefault: c.hasDefault,
+        type: c.dataType,
+      }))
       .sort((a, b) => a.name.localeCompare(b.name)),
     indexes: config.indexes
-      .map((i) => ({ name: i.config.name ?? "", unique: i.config.unique, on: i.config.columns.map((c) => (c as { name: string }).name) }))
+      .map((i) => ({
+        name: i.config.name ?? "",
+        unique: i.config.unique,
+        on: i.config.columns.map((c) => (c as { name: string }).name),
+      }))
       .sort((a, b) => a.name.localeCompare(b.name)),
   });
 

@@ -9,7 +9,15 @@ import { PostgresStore } from "../../db/postgres/store";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { storeContract } from "./contract";
 
-const TABLES = ["sessions", "retired_refresh_tokens", "signing_keys", "service_clients", "deleted_users", "outbox", "leases"];
+const TABLES = [
+  "sessions",
+  "retired_refresh_tokens",
+  "signing_keys",
+  "service_clients",
+  "deleted_users",
+  "outbox",
+  "leases",
+];
 
 // Bun 1.4 ignores bunfig's [test] timeout and allows 5 s; creating the database may take longer.
 setDefaultTimeout(30_000);

@@ -72,7 +72,10 @@ describe("Redis killed and restarted", () => {
       await redis.restart();
       await eventually(() => store.checkWritable());
       const again = newRow(user, now);
-      expect(await store.createSession({ row: again, maxSessionsPerUser: 10 }, events)).toEqual({ row: again, evicted: [] });
+      expect(await store.createSession({ row: again, maxSessionsPerUser: 10 }, events)).toEqual({
+        row: again,
+        evicted: [],
+      });
       expect((await store.rotate(rotateInput(again.refreshTokenHash, now + 1), events)).kind).toBe("rotated");
       expect((await store.pendingEvents(10)).map((e) => e.subject)).toEqual(["session.created"]);
     } finally {
@@ -86,7 +89,9 @@ describe("Redis killed and restarted", () => {
       const user = newUser();
       const now = Date.now();
       const settled = Promise.allSettled(
-        Array.from({ length: 50 }, (_, i) => store.createSession({ row: newRow(user, now + i), maxSessionsPerUser: 5 }, events)),
+        Array.from({ length: 50 }, (_, i) =>
+          store.createSession({ row: newRow(user, now + i), maxSessionsPerUser: 5 }, events),
+        ),
       );
       await redis.kill();
       const results = await settled;
@@ -127,7 +132,9 @@ describe("Redis paused (stops answering, keeps its sockets)", () => {
       await expectUnavailable(() => store.findActiveByTokenHash(row.refreshTokenHash, row.createdAt), 1500);
       await expectUnavailable(() => store.revokeSession(row.sessionId, null, "admin", row.createdAt + 1, events), 1500);
       redis.resume();
-      const revoked = await eventually(() => store.revokeSession(row.sessionId, null, "admin", row.createdAt + 2, events));
+      const revoked = await eventually(() =>
+        store.revokeSession(row.sessionId, null, "admin", row.createdAt + 2, events),
+      );
       expect(revoked).toMatchObject({ changed: true, row: { revokeReason: "admin" } });
     } finally {
       redis.resume();

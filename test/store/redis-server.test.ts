@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { tempDir } from "../support/core";
-import { REDIS_TEST_URL, flushTestRedis } from "../support/redis";
-import { client, type Pair, startServer, type RunningServer } from "../support/server";
 import { sessionctl } from "../cli/support";
+import { tempDir } from "../support/core";
+import { flushTestRedis, REDIS_TEST_URL } from "../support/redis";
+import { client, type Pair, type RunningServer, startServer } from "../support/server";
 
 let dir: string;
 let server: RunningServer | undefined;
@@ -38,7 +38,10 @@ test("the server runs on Redis: create, refresh, replay, reuse and logout; sessi
   expect(second.session_id).toBe(first.session_id);
   expect(second.refresh_token).not.toBe(first.refresh_token);
   expect(((await (await api.refresh(first.refresh_token)).json()) as Pair).refresh_token).toBe(second.refresh_token);
-  expect(await (await api.validate(second.refresh_token)).json()).toMatchObject({ active: true, session_id: first.session_id });
+  expect(await (await api.validate(second.refresh_token)).json()).toMatchObject({
+    active: true,
+    session_id: first.session_id,
+  });
   expect((await api.me(second.access_token)).status).toBe(200);
   await Bun.sleep(1100);
   expect(await (await api.refresh(first.refresh_token)).json()).toMatchObject({ error: "invalid_grant" });
@@ -60,9 +63,15 @@ test("the server runs on Redis: create, refresh, replay, reuse and logout; sessi
   // No NATS: the six events wait in the Redis outbox, and the CLI reads the same store.
   const stats = await sessionctl(dir, ["stats", "--json"], redis);
   expect(stats).toMatchObject({ code: 0, stderr: "" });
-  expect(JSON.parse(stats.stdout)).toMatchObject({ sessions: { active: 0, revoked: 3, expired: 0 }, users: 0, events: { pending: 6 } });
+  expect(JSON.parse(stats.stdout)).toMatchObject({
+    sessions: { active: 0, revoked: 3, expired: 0 },
+    users: 0,
+    events: { pending: 6 },
+  });
   const listed = await sessionctl(dir, ["list", "--status", "revoked", "--json"], redis);
-  expect(JSON.parse(listed.stdout).map((s: { user_id: string; revoke_reason: string }) => [s.user_id, s.revoke_reason])).toEqual([
+  expect(
+    JSON.parse(listed.stdout).map((s: { user_id: string; revoke_reason: string }) => [s.user_id, s.revoke_reason]),
+  ).toEqual([
     ["redis-carol", "logout"],
     ["redis-bob", "logout"],
     ["redis-alice", "refresh_token_reuse"],

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { RedisClient } from "bun";
 import { RedisStore } from "../../db/redis/store";
-import { REDIS_TEST_URL, flushTestRedis } from "../support/redis";
+import { flushTestRedis, REDIS_TEST_URL } from "../support/redis";
 import { events, newRow, newUser, rotateInput } from "./contract/fixtures";
 
 const PREFIX = "ttl-test:";
@@ -63,7 +63,10 @@ test("once the retention has passed, the session is gone everywhere, and its ind
     // Ended (past its deadline) but kept for the retention: listed as expired, revocable idempotently.
     await Bun.sleep(200);
     expect(await store.listSessions({ status: "expired" }, Date.now())).toEqual([row]);
-    expect(await store.revokeSession(row.sessionId, user, "logout", Date.now(), events)).toEqual({ row, changed: false });
+    expect(await store.revokeSession(row.sessionId, user, "logout", Date.now(), events)).toEqual({
+      row,
+      changed: false,
+    });
 
     await Bun.sleep(100 + RETENTION_MS);
     const later = Date.now();

@@ -4,7 +4,7 @@
  * in redis-faults.test.ts and redis-server.test.ts.
  */
 import { RedisStore } from "../../db/redis/store";
-import { REDIS_TEST_URL, flushTestRedis } from "../support/redis";
+import { flushTestRedis, REDIS_TEST_URL } from "../support/redis";
 import { storeContract } from "./contract";
 
 storeContract("redis", {

@@ -25,7 +25,15 @@ function open() {
 
 test("a failing write in a batch is undone alone; the others commit", async () => {
   open();
-  const key = { kid: "k1", alg: "EdDSA", publicJwk: "{}", privateKeyEncrypted: "x", createdAt: T0, activatesAt: T0, retiredAt: null };
+  const key = {
+    kid: "k1",
+    alg: "EdDSA",
+    publicJwk: "{}",
+    privateKeyEncrypted: "x",
+    createdAt: T0,
+    activatesAt: T0,
+    retiredAt: null,
+  };
   await store.insertSigningKey(key);
   const user = newUser();
   const results = await Promise.allSettled([

@@ -2,11 +2,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, type Config } from "../../server/core/config";
+import { type Config, loadConfig } from "../../server/core/config";
 import type { Clock, SigningKeyRow } from "../../server/core/ports";
 import { createApp } from "../../server/http/app";
 import { createLogger } from "../../server/logger";
-import { openCore, type Core } from "../../server/open-core";
+import { type Core, openCore } from "../../server/open-core";
 
 export const SERVICE_KEY = "test-service-key-0123456789abcdef";
 export const SECRET_KEY = "a".repeat(64);

@@ -1,8 +1,8 @@
 /** Small helpers for the HTTP tests: open a session, snapshot the store, check an error answer. */
 import { expect } from "bun:test";
-import type { Core } from "../../server/open-core";
 import type { TokenPair } from "../../server/core/sessions";
-import { openTestApp, serviceAuth } from "./core";
+import type { Core } from "../../server/open-core";
+import { type openTestApp, serviceAuth } from "./core";
 
 export type TestApp = Awaited<ReturnType<typeof openTestApp>>;
 

@@ -2,8 +2,9 @@
  * A real nats-server (JetStream on, store in a temporary folder) on a free 127.0.0.1 port, that a
  * test can stop, restart on the same port and store, or SIGKILL; plus small readers of streams.
  */
-import { spawn, type Subprocess } from "bun";
+
 import { rmSync } from "node:fs";
+import { type Subprocess, spawn } from "bun";
 import { connect, type JetStreamManager, type NatsConnection, type StoredMsg } from "nats";
 import { tempDir } from "./core";
 import { freePort } from "./server";
@@ -102,7 +103,12 @@ export async function startNats(timeoutMs = 10_000): Promise<RunningNats> {
 }
 
 /** Polls `check` until it returns a truthy value, or fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -112,7 +118,8 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
     await Bun.sleep(everyMs);
   }
 }
@@ -144,7 +151,12 @@ function toMessage(stored: StoredMsg): StreamMessage {
 
 /** A client connection for the test itself, closed by `close()`. */
 export async function natsClient(url: string) {
-  const nc: NatsConnection = await connect({ servers: url, name: "test", maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const nc: NatsConnection = await connect({
+    servers: url,
+    name: "test",
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 100,
+  });
   const jsm: JetStreamManager = await nc.jetstreamManager();
   const js = nc.jetstream();
   return {
@@ -162,7 +174,7 @@ export async function natsClient(url: string) {
     },
     /** Every message of the stream, in stream order (read by sequence, nothing acknowledged). */
     async readAll(stream: string): Promise<StreamMessage[]> {
-      let info;
+      let info: Awaited<ReturnType<typeof jsm.streams.info>>;
       try {
         info = await jsm.streams.info(stream);
       } catch (error) {

@@ -22,7 +22,9 @@ async function asAdmin(statement: string): Promise<void> {
   } catch (error) {
     const code = (error as { code?: string }).code ?? "";
     if (/CONNECTION|ECONNREFUSED/.test(code)) {
-      throw new Error(`PostgreSQL is unreachable at ${new URL(POSTGRES_ADMIN_URL).host}; these tests need it (${code})`);
+      throw new Error(
+        `PostgreSQL is unreachable at ${new URL(POSTGRES_ADMIN_URL).host}; these tests need it (${code})`,
+      );
     }
     throw error;
   } finally {

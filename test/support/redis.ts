@@ -3,7 +3,7 @@
  * after a suite, and throw-away `redis-server` processes on free ports for tests that stop Redis.
  * Tests that need Redis fail, never skip, when it is unreachable.
  */
-import { RedisClient, spawn, type Subprocess } from "bun";
+import { RedisClient, type Subprocess, spawn } from "bun";
 import { freePort } from "./server";
 
 export const REDIS_TEST_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15";
@@ -15,7 +15,9 @@ export async function flushTestRedis(url = REDIS_TEST_URL): Promise<void> {
     await client.connect();
     await client.send("FLUSHDB", []);
   } catch (error) {
-    throw new Error(`Redis is unreachable at ${new URL(url).host}; these tests need it (${(error as { code?: string }).code ?? error})`);
+    throw new Error(
+      `Redis is unreachable at ${new URL(url).host}; these tests need it (${(error as { code?: string }).code ?? error})`,
+    );
   } finally {
     client.close();
   }
@@ -39,7 +41,11 @@ export interface TestRedisServer {
 async function waitForPing(port: number, proc: Subprocess, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const client = new RedisClient(`redis://127.0.0.1:${port}`, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 500 });
+    const client = new RedisClient(`redis://127.0.0.1:${port}`, {
+      autoReconnect: false,
+      enableOfflineQueue: false,
+      connectionTimeout: 500,
+    });
     try {
       await client.connect();
       if ((await client.send("PING", [])) === "PONG") return;
@@ -57,11 +63,14 @@ async function waitForPing(port: number, proc: Subprocess, timeoutMs = 5000): Pr
 export async function startRedisServer(extraArgs: string[] = []): Promise<TestRedisServer> {
   const port = await freePort();
   const launch = async () => {
-    const proc = spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extraArgs], {
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "ignore",
-    });
+    const proc = spawn(
+      ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extraArgs],
+      {
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "ignore",
+      },
+    );
     await waitForPing(port, proc);
     return proc;
   };

@@ -2,10 +2,11 @@
  * Starts the real server (`bun server/main.ts`) as a child process on a free port, with settings
  * in its environment, and waits for its "ready" log line. Logs are kept for assertions.
  */
-import { spawn, type BunFile, type Subprocess } from "bun";
+
 import { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { type BunFile, type Subprocess, spawn } from "bun";
 import { decodeSecretKey } from "../../server/core/config";
 import { deriveChildToken, hashSecret } from "../../server/core/refresh-tokens";
 import { deriveSecrets } from "../../server/core/secrets";
@@ -76,7 +77,10 @@ export async function startServer(
   const quiet = ["warn", "error", "fatal", "silent"].includes(env.LOG_LEVEL ?? "info");
   const ready = async () =>
     quiet
-      ? await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)
+      ? await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )
       : output().includes("session-service ready");
   const deadline = Date.now() + timeoutMs;
   while (!(await ready())) {

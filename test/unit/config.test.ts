@@ -54,8 +54,21 @@ test("every bad setting is reported at once", () => {
     LOG_LEVEL: "loud",
     RATE_LIMIT: "lots",
   });
-  const names = ["PORT", "DATABASE_URL", "SECRET_KEY", "SERVICE_KEYS", "ACCESS_TOKEN_TTL", "SESSION_IDLE_TIMEOUT",
-    "SESSION_MAX_LIFETIME", "REFRESH_REUSE_GRACE", "MAX_SESSIONS_PER_USER", "JWT_ALG", "SQLITE_SYNCHRONOUS", "LOG_LEVEL", "RATE_LIMIT"];
+  const names = [
+    "PORT",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "SERVICE_KEYS",
+    "ACCESS_TOKEN_TTL",
+    "SESSION_IDLE_TIMEOUT",
+    "SESSION_MAX_LIFETIME",
+    "REFRESH_REUSE_GRACE",
+    "MAX_SESSIONS_PER_USER",
+    "JWT_ALG",
+    "SQLITE_SYNCHRONOUS",
+    "LOG_LEVEL",
+    "RATE_LIMIT",
+  ];
   for (const name of names) expect(list.some((line) => line.startsWith(name))).toBe(true);
   expect(list.length).toBe(names.length);
   // Messages name the setting, never repeat its (possibly secret) value.

@@ -1,6 +1,6 @@
 /** Idle and absolute deadlines (CONTRACT §3 "Expiry"). Idle 1 h, lifetime 3 h for readable numbers. */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { ServiceError } from "../../server/core/errors";
+import type { ServiceError } from "../../server/core/errors";
 import { openTestCore, type TestCore } from "../support/core";
 
 const HOUR = 3_600_000;
@@ -10,7 +10,11 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-const code = (promise: Promise<unknown>) => promise.then(() => "ok", (e) => (e as ServiceError).code);
+const code = (promise: Promise<unknown>) =>
+  promise.then(
+    () => "ok",
+    (e) => (e as ServiceError).code,
+  );
 
 test("a new session ends at the idle deadline; refresh_token_expires_at says so", async () => {
   const start = t.clock.now();

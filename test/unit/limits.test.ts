@@ -1,12 +1,16 @@
 /** MAX_SESSIONS_PER_USER eviction and deleted users. */
 import { afterEach, expect, test } from "bun:test";
-import { ServiceError } from "../../server/core/errors";
+import type { ServiceError } from "../../server/core/errors";
 import { openTestCore, type TestCore } from "../support/core";
 
 let t: TestCore;
 afterEach(() => t.close());
 
-const code = (promise: Promise<unknown>) => promise.then(() => "ok", (e) => (e as ServiceError).code);
+const code = (promise: Promise<unknown>) =>
+  promise.then(
+    () => "ok",
+    (e) => (e as ServiceError).code,
+  );
 
 test("at the cap, the least recently used session is revoked with reason session_limit", async () => {
   t = await openTestCore({ MAX_SESSIONS_PER_USER: "3" });

@@ -4,7 +4,12 @@ import { createLogger } from "../../server/logger";
 
 test("token and credential fields are censored in log lines", () => {
   const lines: string[] = [];
-  const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+  const sink = new Writable({
+    write: (chunk, _enc, done) => {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   const logger = createLogger("info", sink);
   logger.info(
     {

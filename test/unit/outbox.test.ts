@@ -16,11 +16,25 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 test("session.created: CloudEvents envelope and exactly the contract's data fields", async () => {
-  const pair = await t.core.sessions.create({ userId: "alice", userAgent: "ua", ip: "192.0.2.1", claims: { role: "x" } });
+  const pair = await t.core.sessions.create({
+    userId: "alice",
+    userAgent: "ua",
+    ip: "192.0.2.1",
+    claims: { role: "x" },
+  });
   const [{ row, event }] = await events();
   expect(row.subject).toBe("session.created");
   expect(row.id).toBe(event.id);
-  expect(Object.keys(event).sort()).toEqual(["data", "datacontenttype", "id", "source", "specversion", "subject", "time", "type"]);
+  expect(Object.keys(event).sort()).toEqual([
+    "data",
+    "datacontenttype",
+    "id",
+    "source",
+    "specversion",
+    "subject",
+    "time",
+    "type",
+  ]);
   expect(event).toMatchObject({
     specversion: "1.0",
     source: "session-service",

@@ -1,9 +1,9 @@
 /** Refresh tokens: only a keyed hash is stored, and the key comes from SECRET_KEY, not the database. */
 import { Database } from "bun:sqlite";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { deriveChildToken, hashSecret, mintRefreshToken } from "../../server/core/refresh-tokens";
 import { deriveSecrets } from "../../server/core/secrets";
 import { openTestCore } from "../support/core";
@@ -61,7 +61,8 @@ test("the store holds only the keyed hash of the session's tokens; the raw file 
       } catch {
         continue;
       }
-      for (const token of [a.refresh_token, b.refresh_token, a.access_token, b.access_token]) expect(raw).not.toContain(token);
+      for (const token of [a.refresh_token, b.refresh_token, a.access_token, b.access_token])
+        expect(raw).not.toContain(token);
     }
   } finally {
     await t.close();

@@ -10,7 +10,10 @@ beforeEach(async () => {
 afterEach(() => t.close());
 
 const invalidGrant = async (promise: Promise<unknown>) => {
-  const error = await promise.then(() => null, (e) => e);
+  const error = await promise.then(
+    () => null,
+    (e) => e,
+  );
   expect(error).toBeInstanceOf(ServiceError);
   expect((error as ServiceError).code).toBe("invalid_grant");
 };
@@ -51,7 +54,11 @@ describe("rotation", () => {
 
   test("user_agent and ip given on refresh replace the stored ones; absent ones keep them", async () => {
     const a = await t.core.sessions.create({ userId: "alice", userAgent: "old", ip: "192.0.2.1" });
-    const b = await t.core.sessions.refresh({ refreshToken: a.refresh_token, userAgent: "new\u0007", ip: "2001:DB8::0:1" });
+    const b = await t.core.sessions.refresh({
+      refreshToken: a.refresh_token,
+      userAgent: "new\u0007",
+      ip: "2001:DB8::0:1",
+    });
     let row = await t.core.store.findSession(a.session_id);
     expect([row!.userAgent, row!.ip]).toEqual(["new", "2001:db8::1"]);
     await t.core.sessions.refresh({ refreshToken: b.refresh_token });
@@ -79,7 +86,9 @@ describe("grace window", () => {
 
   test("concurrent refreshes with one token all succeed with one identical refresh token; rotated once", async () => {
     const a = await t.core.sessions.create({ userId: "alice" });
-    const answers = await Promise.all(Array.from({ length: 20 }, () => t.core.sessions.refresh({ refreshToken: a.refresh_token })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => t.core.sessions.refresh({ refreshToken: a.refresh_token })),
+    );
     expect(new Set(answers.map((x) => x.refresh_token)).size).toBe(1);
     expect(answers[0].refresh_token).not.toBe(a.refresh_token);
     expect((await t.core.store.findSession(a.session_id))!.rotationCount).toBe(1);
@@ -113,7 +122,9 @@ describe("reuse", () => {
     const { Database } = await import("bun:sqlite");
     const other = new Database(`${t.dir}/sessions.db`, { readonly: true });
     try {
-      const raw = other.query("select revoke_reason from sessions where session_id = ?").get(a.session_id) as { revoke_reason: string };
+      const raw = other.query("select revoke_reason from sessions where session_id = ?").get(a.session_id) as {
+        revoke_reason: string;
+      };
       expect(raw.revoke_reason).toBe("refresh_token_reuse");
     } finally {
       other.close();
@@ -157,7 +168,7 @@ describe("reuse", () => {
   test("an unknown token is invalid_grant and changes nothing", async () => {
     const a = await t.core.sessions.create({ userId: "alice" });
     const before = await t.core.store.findSession(a.session_id);
-    for (const token of ["", "x", "A".repeat(43), "\ud800", a.refresh_token + "x"]) {
+    for (const token of ["", "x", "A".repeat(43), "\ud800", `${a.refresh_token}x`]) {
       await invalidGrant(t.core.sessions.refresh({ refreshToken: token }));
     }
     expect(await t.core.store.findSession(a.session_id)).toEqual(before);

@@ -8,10 +8,11 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-const state = async () => JSON.stringify({
-  sessions: await t.core.store.listSessions({ status: "all" }, t.clock.now()),
-  events: await t.core.store.pendingEvents(1000),
-});
+const state = async () =>
+  JSON.stringify({
+    sessions: await t.core.store.listSessions({ status: "all" }, t.clock.now()),
+    events: await t.core.store.pendingEvents(1000),
+  });
 
 test("validate answers the session and changes nothing (no last_used_at, no idle extension)", async () => {
   const created = t.clock.now();
@@ -100,7 +101,11 @@ test("revokeOwn: the caller's own session only; foreign and malformed ids are no
   const alice = await t.core.sessions.create({ userId: "alice" });
   const bob = await t.core.sessions.create({ userId: "bob" });
   const caller = await t.core.sessions.authenticate(alice.access_token);
-  const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => e.code);
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => "ok",
+      (e) => e.code,
+    );
   expect(await code(t.core.sessions.revokeOwn(caller, bob.session_id))).toBe("not_found");
   expect(await code(t.core.sessions.revokeOwn(caller, bob.session_id.toUpperCase()))).toBe("not_found");
   expect(await code(t.core.sessions.revokeOwn(caller, "all"))).toBe("not_found");

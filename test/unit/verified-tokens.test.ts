@@ -42,5 +42,7 @@ test("a tampered copy of a remembered token is not taken for it", async () => {
   const pair = await signedIn();
   const [header, payload, signature] = pair.access_token.split(".");
   const flipped = signature.slice(0, -2) + (signature.at(-2) === "A" ? "B" : "A") + signature.at(-1);
-  await expect(t.core.sessions.authenticate([header, payload, flipped].join("."))).rejects.toMatchObject({ code: "invalid_token" });
+  await expect(t.core.sessions.authenticate([header, payload, flipped].join("."))).rejects.toMatchObject({
+    code: "invalid_token",
+  });
 });

@@ -5,10 +5,10 @@ import { requireServiceClient } from "../auth";
 import {
   BODY_ERRORS,
   CreateSessionBody,
+  errorResponses,
   IntrospectionBody,
   RefreshTokenBody,
   TokenPairBody,
-  errorResponses,
 } from "../models";
 
 const security = [{ serviceKey: [] }];

@@ -1,7 +1,7 @@
 /** Endpoints for the holder of a refresh token: rotate it, or log out with it. */
 import { Elysia } from "elysia";
 import type { Core } from "../../open-core";
-import { BODY_ERRORS, EmptyBody, RefreshBody, RefreshTokenBody, TokenPairBody, errorResponses } from "../models";
+import { BODY_ERRORS, EmptyBody, errorResponses, RefreshBody, RefreshTokenBody, TokenPairBody } from "../models";
 
 export const refreshTokenRoutes = (core: Core) =>
   new Elysia({ name: "refresh-token-routes", normalize: false })

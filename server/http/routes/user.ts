@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Core } from "../../open-core";
 import { requireUser, withAccessToken } from "../auth";
-import { MySessionsBody, RevokedCountBody, errorResponses } from "../models";
+import { errorResponses, MySessionsBody, RevokedCountBody } from "../models";
 
 const security = [{ accessToken: [] }];
 

@@ -1,7 +1,7 @@
 /** Operator-facing reads and writes: listings, stats, purge, signing keys, service clients, readiness. */
 import { describe, expect, test } from "bun:test";
 import type { SigningKeyRow } from "../../../server/core/ports";
-import { type ContractContext, DAY, IDLE, T0, create, events, newUser, rotateInput, rotateOk } from "./fixtures";
+import { type ContractContext, create, DAY, events, IDLE, newUser, rotateInput, rotateOk, T0 } from "./fixtures";
 
 export function adminContract(ctx: ContractContext) {
   describe("listings", () => {
@@ -12,7 +12,10 @@ export function adminContract(ctx: ContractContext) {
       const c = await create(ctx.store, user, T0 + 2);
       await ctx.store.revokeSession(b.sessionId, user, "logout", T0 + 3, events);
       await rotateOk(ctx.store, a.refreshTokenHash, T0 + 4);
-      expect((await ctx.store.listActiveSessions(user, T0 + 5)).map((r) => r.sessionId)).toEqual([a.sessionId, c.sessionId]);
+      expect((await ctx.store.listActiveSessions(user, T0 + 5)).map((r) => r.sessionId)).toEqual([
+        a.sessionId,
+        c.sessionId,
+      ]);
     });
 
     test("listSessions: by user and status, newest first, limited", async () => {
@@ -37,7 +40,11 @@ export function adminContract(ctx: ContractContext) {
   describe("stats", () => {
     test("counts sessions by status, users with an active session, and the event backlog", async () => {
       const empty = await ctx.store.stats(T0);
-      expect(empty).toEqual({ sessions: { active: 0, revoked: 0, expired: 0 }, users: 0, events: { pending: 0, oldestPendingCreatedAt: null } });
+      expect(empty).toEqual({
+        sessions: { active: 0, revoked: 0, expired: 0 },
+        users: 0,
+        events: { pending: 0, oldestPendingCreatedAt: null },
+      });
       const u1 = newUser();
       await create(ctx.store, u1, T0);
       await create(ctx.store, u1, T0 + DAY);
@@ -45,8 +52,15 @@ export function adminContract(ctx: ContractContext) {
       await ctx.store.revokeSession(gone.sessionId, null, "admin", T0 + DAY, events);
       await create(ctx.store, newUser(), T0 + 2 * DAY);
       const stats = await ctx.store.stats(T0 + IDLE);
-      expect(stats).toEqual({ sessions: { active: 2, revoked: 1, expired: 1 }, users: 2, events: { pending: 5, oldestPendingCreatedAt: T0 } });
-      await ctx.store.markEventsSent((await ctx.store.pendingEvents(100)).map((r) => r.id), T0 + IDLE);
+      expect(stats).toEqual({
+        sessions: { active: 2, revoked: 1, expired: 1 },
+        users: 2,
+        events: { pending: 5, oldestPendingCreatedAt: T0 },
+      });
+      await ctx.store.markEventsSent(
+        (await ctx.store.pendingEvents(100)).map((r) => r.id),
+        T0 + IDLE,
+      );
       expect((await ctx.store.stats(T0 + IDLE)).events).toEqual({ pending: 0, oldestPendingCreatedAt: null });
     });
   });
@@ -59,7 +73,10 @@ export function adminContract(ctx: ContractContext) {
       for (const r of revoked) await ctx.store.revokeSession(r.sessionId, null, "admin", T0 + DAY, events);
       const expired = await create(ctx.store, user, T0);
       const active = await create(ctx.store, user, T0 + 10 * DAY);
-      await ctx.store.markEventsSent((await ctx.store.pendingEvents(2)).map((r) => r.id), T0 + DAY);
+      await ctx.store.markEventsSent(
+        (await ctx.store.pendingEvents(2)).map((r) => r.id),
+        T0 + DAY,
+      );
       return { revoked, expired, active };
     }
 
@@ -138,7 +155,15 @@ export function adminContract(ctx: ContractContext) {
 
   describe("checkWritable", () => {
     test("resolves on a healthy store and changes nothing", async () => {
-      await ctx.store.insertSigningKey({ kid: "k", alg: "EdDSA", publicJwk: "{}", privateKeyEncrypted: "x", createdAt: T0, activatesAt: T0, retiredAt: null });
+      await ctx.store.insertSigningKey({
+        kid: "k",
+        alg: "EdDSA",
+        publicJwk: "{}",
+        privateKeyEncrypted: "x",
+        createdAt: T0,
+        activatesAt: T0,
+        retiredAt: null,
+      });
       await ctx.store.checkWritable();
       expect((await ctx.store.listSigningKeys()).map((k) => k.kid)).toEqual(["k"]);
     });

@@ -1,6 +1,18 @@
 /** createSession: insert, LRU eviction beyond the cap, deleted-user marks; race-safety of both. */
 import { describe, expect, test } from "bun:test";
-import { type ContractContext, DAY, IDLE, T0, create, eventTrail, events, newRow, newUser, pending, rotateOk } from "./fixtures";
+import {
+  type ContractContext,
+  create,
+  DAY,
+  events,
+  eventTrail,
+  IDLE,
+  newRow,
+  newUser,
+  pending,
+  rotateOk,
+  T0,
+} from "./fixtures";
 
 export function createContract(ctx: ContractContext) {
   describe("createSession", () => {
@@ -50,7 +62,10 @@ export function createContract(ctx: ContractContext) {
       for (let i = 0; i < 5; i++) rows.push(await create(ctx.store, user, T0 + i, 100));
       const result = await ctx.store.createSession({ row: newRow(user, T0 + 10), maxSessionsPerUser: 2 }, events);
       expect(result!.evicted.map((r) => r.sessionId)).toEqual(rows.slice(0, 4).map((r) => r.sessionId));
-      expect((await ctx.store.listActiveSessions(user, T0 + 10)).map((r) => r.sessionId)).toEqual([result!.row.sessionId, rows[4]!.sessionId]);
+      expect((await ctx.store.listActiveSessions(user, T0 + 10)).map((r) => r.sessionId)).toEqual([
+        result!.row.sessionId,
+        rows[4]!.sessionId,
+      ]);
     });
 
     test("cap 1 keeps only the new session; cap 0 means no limit", async () => {
@@ -77,13 +92,18 @@ export function createContract(ctx: ContractContext) {
       const result = await ctx.store.createSession({ row: newRow(user, T0 + IDLE + 1), maxSessionsPerUser: 2 }, events);
       expect(result!.evicted).toEqual([]);
       expect((await ctx.store.findSession(old.sessionId))!.revokedAt).toBeNull();
-      expect((await ctx.store.listActiveSessions(user, T0 + IDLE + 1)).map((r) => r.sessionId)).toEqual([result!.row.sessionId, live.sessionId]);
+      expect((await ctx.store.listActiveSessions(user, T0 + IDLE + 1)).map((r) => r.sessionId)).toEqual([
+        result!.row.sessionId,
+        live.sessionId,
+      ]);
     });
 
     test("concurrent creates never leave more active sessions than the cap", async () => {
       const user = newUser();
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => ctx.store.createSession({ row: newRow(user, T0 + i), maxSessionsPerUser: 3 }, events)),
+        Array.from({ length: 20 }, (_, i) =>
+          ctx.store.createSession({ row: newRow(user, T0 + i), maxSessionsPerUser: 3 }, events),
+        ),
       );
       expect(await ctx.store.listActiveSessions(user, T0 + 100)).toHaveLength(3);
       expect(results.reduce((n, r) => n + r!.evicted.length, 0)).toBe(17);
@@ -101,11 +121,16 @@ export function createContract(ctx: ContractContext) {
       expect(await ctx.store.isUserDeleted(user)).toBe(false);
       expect(await ctx.store.deleteUser(user, T0 + DAY, events)).toBe(2);
       expect(await ctx.store.isUserDeleted(user)).toBe(true);
-      expect(await ctx.store.findSession(a.sessionId)).toMatchObject({ revokedAt: T0 + DAY, revokeReason: "user_deleted" });
+      expect(await ctx.store.findSession(a.sessionId)).toMatchObject({
+        revokedAt: T0 + DAY,
+        revokeReason: "user_deleted",
+      });
       expect(await eventTrail(ctx.store, a.sessionId)).toEqual(["created", "revoked:user_deleted"]);
 
       const before = (await pending(ctx.store)).length;
-      expect(await ctx.store.createSession({ row: newRow(user, T0 + 2 * DAY), maxSessionsPerUser: 100 }, events)).toBeNull();
+      expect(
+        await ctx.store.createSession({ row: newRow(user, T0 + 2 * DAY), maxSessionsPerUser: 100 }, events),
+      ).toBeNull();
       expect(await ctx.store.listSessions({ userId: user, status: "all" }, T0 + 2 * DAY)).toHaveLength(2);
       expect((await pending(ctx.store)).length).toBe(before);
       expect(await ctx.store.findActiveSession(bystander.sessionId, T0 + DAY)).not.toBeNull();
@@ -122,7 +147,9 @@ export function createContract(ctx: ContractContext) {
 
     test("a deletion racing with creates leaves no active session", async () => {
       const user = newUser();
-      const creates = Array.from({ length: 12 }, (_, i) => ctx.store.createSession({ row: newRow(user, T0 + i), maxSessionsPerUser: 100 }, events));
+      const creates = Array.from({ length: 12 }, (_, i) =>
+        ctx.store.createSession({ row: newRow(user, T0 + i), maxSessionsPerUser: 100 }, events),
+      );
       const deletion = ctx.store.deleteUser(user, T0 + 6, events);
       const created = (await Promise.all(creates)).filter((r) => r !== null);
       await deletion;

@@ -1,6 +1,6 @@
 /** The transactional outbox (write with the change, read in order, mark sent) and leases. */
 import { describe, expect, test } from "bun:test";
-import { type ContractContext, T0, create, events, failingEvents, newRow, newUser, pending } from "./fixtures";
+import { type ContractContext, create, events, failingEvents, newRow, newUser, pending, T0 } from "./fixtures";
 
 export function outboxContract(ctx: ContractContext) {
   describe("outbox", () => {
@@ -13,7 +13,12 @@ export function outboxContract(ctx: ContractContext) {
       expect(rows[0]!.seq).toBeLessThan(rows[1]!.seq);
       expect(rows.map((r) => r.sentAt)).toEqual([null, null]);
       const [created, revoked] = rows.map((r) => JSON.parse(r.payload));
-      expect(created).toMatchObject({ specversion: "1.0", id: rows[0]!.id, type: "session.created", subject: row.sessionId });
+      expect(created).toMatchObject({
+        specversion: "1.0",
+        id: rows[0]!.id,
+        type: "session.created",
+        subject: row.sessionId,
+      });
       expect(created.data).toEqual({
         session_id: row.sessionId,
         user_id: user,
@@ -23,7 +28,10 @@ export function outboxContract(ctx: ContractContext) {
         expires_at: new Date(row.expiresAt).toISOString(),
       });
       expect(rows[0]!.createdAt).toBe(T0);
-      expect(revoked).toMatchObject({ type: "session.revoked", data: { reason: "logout", revoked_at: new Date(T0 + 7).toISOString() } });
+      expect(revoked).toMatchObject({
+        type: "session.revoked",
+        data: { reason: "logout", revoked_at: new Date(T0 + 7).toISOString() },
+      });
       expect(rows[1]!.createdAt).toBe(T0 + 7);
       for (const r of rows) expect(r.payload).not.toContain(row.refreshTokenHash);
     });
@@ -31,12 +39,18 @@ export function outboxContract(ctx: ContractContext) {
     test("events commit or roll back with their change", async () => {
       const user = newUser();
       const row = newRow(user);
-      await expect(ctx.store.createSession({ row, maxSessionsPerUser: 100 }, failingEvents)).rejects.toThrow("event factory failed");
+      await expect(ctx.store.createSession({ row, maxSessionsPerUser: 100 }, failingEvents)).rejects.toThrow(
+        "event factory failed",
+      );
       expect(await ctx.store.findSession(row.sessionId)).toBeNull();
 
       const kept = await create(ctx.store, user);
-      await expect(ctx.store.revokeSession(kept.sessionId, user, "logout", T0 + 1, failingEvents)).rejects.toThrow("event factory failed");
-      await expect(ctx.store.revokeUserSessions(user, "logout_all", T0 + 1, failingEvents)).rejects.toThrow("event factory failed");
+      await expect(ctx.store.revokeSession(kept.sessionId, user, "logout", T0 + 1, failingEvents)).rejects.toThrow(
+        "event factory failed",
+      );
+      await expect(ctx.store.revokeUserSessions(user, "logout_all", T0 + 1, failingEvents)).rejects.toThrow(
+        "event factory failed",
+      );
       await expect(ctx.store.deleteUser(user, T0 + 1, failingEvents)).rejects.toThrow("event factory failed");
       expect(await ctx.store.findActiveSession(kept.sessionId, T0 + 1)).toEqual(kept);
       expect(await ctx.store.isUserDeleted(user)).toBe(false);
@@ -49,7 +63,10 @@ export function outboxContract(ctx: ContractContext) {
       expect(all.map((r) => r.createdAt)).toEqual([T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4]);
       const page = await ctx.store.pendingEvents(2);
       expect(page).toEqual(all.slice(0, 2));
-      await ctx.store.markEventsSent(page.map((r) => r.id), T0 + 50);
+      await ctx.store.markEventsSent(
+        page.map((r) => r.id),
+        T0 + 50,
+      );
       await ctx.store.markEventsSent([], T0 + 50);
       expect(await ctx.store.pendingEvents(100)).toEqual(all.slice(2));
       expect((await ctx.store.stats(T0 + 50)).events.pending).toBe(3);
@@ -73,7 +90,9 @@ export function outboxContract(ctx: ContractContext) {
     });
 
     test("of many contenders at once, exactly one gets the lease", async () => {
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => ctx.store.acquireLease("relay", `owner-${i}`, 1000, T0)));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => ctx.store.acquireLease("relay", `owner-${i}`, 1000, T0)),
+      );
       expect(results.filter(Boolean)).toHaveLength(1);
     });
   });

@@ -1,6 +1,18 @@
 /** Revocations: one session, a user's sessions (keeping one), by refresh token. */
 import { describe, expect, test } from "bun:test";
-import { type ContractContext, DAY, GRACE, IDLE, T0, create, eventTrail, events, newUser, pending, rotateOk } from "./fixtures";
+import {
+  type ContractContext,
+  create,
+  DAY,
+  events,
+  eventTrail,
+  GRACE,
+  IDLE,
+  newUser,
+  pending,
+  rotateOk,
+  T0,
+} from "./fixtures";
 
 export function revokeContract(ctx: ContractContext) {
   describe("revokeSession", () => {
@@ -29,7 +41,10 @@ export function revokeContract(ctx: ContractContext) {
     test("an expired session is returned unchanged and emits nothing", async () => {
       const user = newUser();
       const row = await create(ctx.store, user);
-      expect(await ctx.store.revokeSession(row.sessionId, user, "logout", T0 + IDLE, events)).toEqual({ row, changed: false });
+      expect(await ctx.store.revokeSession(row.sessionId, user, "logout", T0 + IDLE, events)).toEqual({
+        row,
+        changed: false,
+      });
       expect(await eventTrail(ctx.store, row.sessionId)).toEqual(["created"]);
     });
   });
@@ -46,14 +61,20 @@ export function revokeContract(ctx: ContractContext) {
 
       expect(await ctx.store.revokeUserSessions(user, "logout_others", T0 + 10, events, keep.sessionId)).toBe(2);
       expect((await ctx.store.listActiveSessions(user, T0 + 10)).map((r) => r.sessionId)).toEqual([keep.sessionId]);
-      for (const r of [a, b]) expect(await ctx.store.findSession(r.sessionId)).toMatchObject({ revokedAt: T0 + 10, revokeReason: "logout_others" });
+      for (const r of [a, b])
+        expect(await ctx.store.findSession(r.sessionId)).toMatchObject({
+          revokedAt: T0 + 10,
+          revokeReason: "logout_others",
+        });
       expect(await ctx.store.findSession(ended.sessionId)).toMatchObject({ revokedAt: T0 + 4, revokeReason: "logout" });
       expect(await ctx.store.findActiveSession(bystander.sessionId, T0 + 10)).not.toBeNull();
 
       expect(await ctx.store.revokeUserSessions(user, "logout_all", T0 + 11, events)).toBe(1);
       expect(await ctx.store.listActiveSessions(user, T0 + 11)).toEqual([]);
       expect(await ctx.store.revokeUserSessions(user, "logout_all", T0 + 12, events)).toBe(0);
-      const reasons = (await pending(ctx.store)).filter((e) => e.type === "session.revoked" && e.data.user_id === user).map((e) => e.data.reason);
+      const reasons = (await pending(ctx.store))
+        .filter((e) => e.type === "session.revoked" && e.data.user_id === user)
+        .map((e) => e.data.reason);
       expect(reasons.sort()).toEqual(["logout", "logout_all", "logout_others", "logout_others"]);
     });
   });
@@ -78,8 +99,13 @@ export function revokeContract(ctx: ContractContext) {
     test("an older token is reuse: refresh_token_reuse", async () => {
       const row = await create(ctx.store, newUser());
       await rotateOk(ctx.store, row.refreshTokenHash, T0 + 1);
-      expect(await ctx.store.revokeByTokenHash(row.refreshTokenHash, T0 + 2 + GRACE, GRACE, events)).toBe("refresh_token_reuse");
-      expect(await ctx.store.findSession(row.sessionId)).toMatchObject({ revokedAt: T0 + 2 + GRACE, revokeReason: "refresh_token_reuse" });
+      expect(await ctx.store.revokeByTokenHash(row.refreshTokenHash, T0 + 2 + GRACE, GRACE, events)).toBe(
+        "refresh_token_reuse",
+      );
+      expect(await ctx.store.findSession(row.sessionId)).toMatchObject({
+        revokedAt: T0 + 2 + GRACE,
+        revokeReason: "refresh_token_reuse",
+      });
       expect(await eventTrail(ctx.store, row.sessionId)).toEqual(["created", "revoked:refresh_token_reuse"]);
     });
 

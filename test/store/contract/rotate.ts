@@ -1,7 +1,22 @@
 /** rotate: compare-and-swap, concurrent rotation, grace replay, reuse revocation, idle and absolute expiry. */
 import { describe, expect, test } from "bun:test";
 import type { SessionRow } from "../../../server/core/ports";
-import { ACCESS_TTL, type ContractContext, DAY, GRACE, IDLE, LIFETIME, SECOND, T0, create, eventTrail, events, newUser, rotateInput, rotateOk } from "./fixtures";
+import {
+  ACCESS_TTL,
+  type ContractContext,
+  create,
+  DAY,
+  events,
+  eventTrail,
+  GRACE,
+  IDLE,
+  LIFETIME,
+  newUser,
+  rotateInput,
+  rotateOk,
+  SECOND,
+  T0,
+} from "./fixtures";
 
 export function rotateContract(ctx: ContractContext) {
   describe("rotate: compare-and-swap", () => {
@@ -32,8 +47,15 @@ export function rotateContract(ctx: ContractContext) {
 
     test("user agent and ip are replaced only when given; access expiry never moves back", async () => {
       const row = await create(ctx.store, newUser());
-      const r1 = await ctx.store.rotate(rotateInput(row.refreshTokenHash, T0 + 1, { ip: "2001:db8::1", accessExpiresAt: T0 + 5 }), events);
-      expect((r1 as { row: SessionRow }).row).toMatchObject({ userAgent: row.userAgent, ip: "2001:db8::1", accessExpiresAt: row.accessExpiresAt });
+      const r1 = await ctx.store.rotate(
+        rotateInput(row.refreshTokenHash, T0 + 1, { ip: "2001:db8::1", accessExpiresAt: T0 + 5 }),
+        events,
+      );
+      expect((r1 as { row: SessionRow }).row).toMatchObject({
+        userAgent: row.userAgent,
+        ip: "2001:db8::1",
+        accessExpiresAt: row.accessExpiresAt,
+      });
     });
 
     test("unknown tokens are invalid and change nothing", async () => {
@@ -45,13 +67,20 @@ export function rotateContract(ctx: ContractContext) {
     test("concurrent rotations with one token: exactly one rotates, all others replay its answer", async () => {
       const row = await create(ctx.store, newUser());
       const now = T0 + SECOND;
-      const results = await Promise.all(Array.from({ length: 20 }, () => ctx.store.rotate(rotateInput(row.refreshTokenHash, now), events)));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => ctx.store.rotate(rotateInput(row.refreshTokenHash, now), events)),
+      );
       const kinds = results.map((r) => r.kind);
       expect(kinds.filter((k) => k === "rotated")).toHaveLength(1);
       expect(kinds.filter((k) => k === "grace_replay")).toHaveLength(19);
       const rows = results.map((r) => (r as { row: SessionRow }).row);
       const winner = rows[kinds.indexOf("rotated")]!;
-      for (const r of rows) expect([r.refreshTokenHash, r.rotationNonce, r.rotationCount]).toEqual([winner.refreshTokenHash, winner.rotationNonce, 1]);
+      for (const r of rows)
+        expect([r.refreshTokenHash, r.rotationNonce, r.rotationCount]).toEqual([
+          winner.refreshTokenHash,
+          winner.rotationNonce,
+          1,
+        ]);
       expect((await ctx.store.findSession(row.sessionId))!.rotationCount).toBe(1);
     });
   });
@@ -61,12 +90,17 @@ export function rotateContract(ctx: ContractContext) {
       const row = await create(ctx.store, newUser());
       const rotated = await rotateOk(ctx.store, row.refreshTokenHash, T0 + SECOND);
       const at = T0 + SECOND + GRACE; // the window's last millisecond is still in
-      const replay = await ctx.store.rotate(rotateInput(row.refreshTokenHash, at, { accessExpiresAt: at + ACCESS_TTL, ip: "198.51.100.7" }), events);
+      const replay = await ctx.store.rotate(
+        rotateInput(row.refreshTokenHash, at, { accessExpiresAt: at + ACCESS_TTL, ip: "198.51.100.7" }),
+        events,
+      );
       expect(replay).toEqual({
         kind: "grace_replay",
         row: { ...rotated, accessExpiresAt: at + ACCESS_TTL, ip: "198.51.100.7" },
       });
-      expect(await ctx.store.findActiveByTokenHash(rotated.refreshTokenHash, at)).toEqual((replay as { row: SessionRow }).row);
+      expect(await ctx.store.findActiveByTokenHash(rotated.refreshTokenHash, at)).toEqual(
+        (replay as { row: SessionRow }).row,
+      );
     });
 
     test("just after the window the same token is reuse", async () => {
@@ -85,9 +119,17 @@ export function rotateContract(ctx: ContractContext) {
       const current = await rotateOk(ctx.store, row.refreshTokenHash, T0 + 2);
       const now = T0 + 2 + GRACE + 1;
       const result = await ctx.store.rotate(rotateInput(row.refreshTokenHash, now), events);
-      expect(result).toEqual({ kind: "reuse_revoked", row: { ...current, revokedAt: now, revokeReason: "refresh_token_reuse" } });
-      expect(await ctx.store.findSession(row.sessionId)).toMatchObject({ revokedAt: now, revokeReason: "refresh_token_reuse" });
-      expect(await ctx.store.rotate(rotateInput(current.refreshTokenHash, now + 1), events)).toEqual({ kind: "invalid" });
+      expect(result).toEqual({
+        kind: "reuse_revoked",
+        row: { ...current, revokedAt: now, revokeReason: "refresh_token_reuse" },
+      });
+      expect(await ctx.store.findSession(row.sessionId)).toMatchObject({
+        revokedAt: now,
+        revokeReason: "refresh_token_reuse",
+      });
+      expect(await ctx.store.rotate(rotateInput(current.refreshTokenHash, now + 1), events)).toEqual({
+        kind: "invalid",
+      });
       expect(await ctx.store.findActiveSession(other.sessionId, now)).not.toBeNull();
       expect(await eventTrail(ctx.store, row.sessionId)).toEqual(["created", "revoked:refresh_token_reuse"]);
     });
@@ -98,7 +140,10 @@ export function rotateContract(ctx: ContractContext) {
       await rotateOk(ctx.store, child.refreshTokenHash, T0 + 2);
       const result = await ctx.store.rotate(rotateInput(row.refreshTokenHash, T0 + 3), events);
       expect(result.kind).toBe("reuse_revoked");
-      expect((result as { row: SessionRow }).row).toMatchObject({ revokedAt: T0 + 3, revokeReason: "refresh_token_reuse" });
+      expect((result as { row: SessionRow }).row).toMatchObject({
+        revokedAt: T0 + 3,
+        revokeReason: "refresh_token_reuse",
+      });
     });
 
     test("reuse on a session that already ended is invalid and emits nothing", async () => {
@@ -132,18 +177,24 @@ export function rotateContract(ctx: ContractContext) {
       expect(current.expiresAt).toBe(T0 + LIFETIME);
       current = await rotateOk(ctx.store, current.refreshTokenHash, T0 + LIFETIME - 1);
       expect([current.expiresAt, current.absoluteExpiresAt]).toEqual([T0 + LIFETIME, T0 + LIFETIME]);
-      expect(await ctx.store.rotate(rotateInput(current.refreshTokenHash, T0 + LIFETIME), events)).toEqual({ kind: "expired" });
+      expect(await ctx.store.rotate(rotateInput(current.refreshTokenHash, T0 + LIFETIME), events)).toEqual({
+        kind: "expired",
+      });
       expect((await ctx.store.findSession(row.sessionId))!.rotationCount).toBe(3);
     });
 
     test("expired only for the current token of an unrevoked session; revoked or older tokens stay invalid", async () => {
       const row = await create(ctx.store, newUser());
       await ctx.store.revokeSession(row.sessionId, null, "logout", T0 + 1, events);
-      expect(await ctx.store.rotate(rotateInput(row.refreshTokenHash, T0 + IDLE + 1), events)).toEqual({ kind: "invalid" });
+      expect(await ctx.store.rotate(rotateInput(row.refreshTokenHash, T0 + IDLE + 1), events)).toEqual({
+        kind: "invalid",
+      });
 
       const other = await create(ctx.store, newUser());
       await rotateOk(ctx.store, other.refreshTokenHash, T0 + 1);
-      expect(await ctx.store.rotate(rotateInput(other.refreshTokenHash, T0 + 1 + IDLE), events)).toEqual({ kind: "invalid" });
+      expect(await ctx.store.rotate(rotateInput(other.refreshTokenHash, T0 + 1 + IDLE), events)).toEqual({
+        kind: "invalid",
+      });
       expect(await eventTrail(ctx.store, other.sessionId)).toEqual(["created"]);
     });
 
