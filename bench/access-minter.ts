@@ -3,8 +3,9 @@
  * its store and decrypted with the test SECRET_KEY), through the service's AccessTokens, so
  * `/session/me` accepts them exactly as tokens it issued itself.
  */
+
+import { decodeSecretKey } from "../server/config";
 import { AccessTokens } from "../server/core/access-tokens";
-import { decodeSecretKey } from "../server/core/config";
 import { type SessionRow, systemClock } from "../server/core/ports";
 import { deriveSecrets } from "../server/core/secrets";
 import { KeyRing } from "../server/core/signing-keys";

@@ -5,8 +5,8 @@
  * The HTTP floor is measured over the network instead (see floor.ts).
  */
 import { jwtVerify } from "jose";
+import { decodeSecretKey } from "../server/config";
 import { AccessTokens } from "../server/core/access-tokens";
-import { decodeSecretKey } from "../server/core/config";
 import { eventFactory } from "../server/core/events";
 import { systemClock } from "../server/core/ports";
 import { hashSecret, mintRefreshToken } from "../server/core/refresh-tokens";

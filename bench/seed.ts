@@ -9,7 +9,7 @@ import { SQL } from "bun";
 import { getTableColumns } from "drizzle-orm";
 import { sessions as pgSessions } from "../db/postgres/schema";
 import { sessions as sqliteSessions } from "../db/sqlite/schema";
-import { decodeSecretKey } from "../server/core/config";
+import { decodeSecretKey } from "../server/config";
 import { eventFactory } from "../server/core/events";
 import type { SessionRow, SessionStore } from "../server/core/ports";
 import { hashSecret, mintRefreshToken } from "../server/core/refresh-tokens";

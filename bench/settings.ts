@@ -2,7 +2,7 @@
  * The benchmark's knobs, read once from the environment. Defaults keep a full run under 5 minutes
  * on a small machine; shorter values give a quick smoke run (e.g. BENCH_SECONDS=2 BENCH_SCALE_SESSIONS=100000).
  */
-import type { SigningAlg } from "../server/core/config";
+import type { SigningAlg } from "../server/core/signing-keys";
 
 const int = (name: string, fallback: number, min = 0): number => {
   const text = process.env[name];

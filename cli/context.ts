@@ -2,7 +2,7 @@
  * What every command needs from the outside: where to write, whether a person is watching, the
  * settings, and a core that is always closed afterwards (an open store would keep the process alive).
  */
-import type { Config, ConfigResult } from "../server/core/config";
+import type { Config, ConfigResult } from "../server/config";
 import { type Core, openCore } from "../server/open-core";
 import { CliError } from "./exit-codes";
 

@@ -14,7 +14,7 @@ import { applyMigrations as applyPostgresMigrations } from "../db/postgres/migra
 import { isRedisUrl } from "../db/redis/options";
 import { applyMigrations as applySqliteMigrations } from "../db/sqlite/migrate";
 import { openSqlite } from "../db/sqlite/store";
-import type { Config } from "../server/core/config";
+import type { Config } from "../server/config";
 
 function migrateSqlite(config: Config): number {
   const path = config.databaseUrl.slice("sqlite:".length);

@@ -5,7 +5,7 @@ import { type CliIO, createContext } from "../../cli/context";
 import { EXIT, EXIT_CODE } from "../../cli/exit-codes";
 import { runCli } from "../../cli/program";
 import { renderJson, renderRecord, renderTable, truncate } from "../../cli/render";
-import { loadConfig } from "../../server/core/config";
+import { loadConfig } from "../../server/config";
 import { ERROR_CODES, ServiceError } from "../../server/core/errors";
 
 test("on a terminal tables have boxes; elsewhere plain columns without colour codes or trailing spaces", () => {

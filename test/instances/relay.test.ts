@@ -128,7 +128,7 @@ test("SIGKILL of the lease holder mid-burst: B takes over, each event reaches th
 
 test("the holder dies between PubAck and mark-sent: B relays the batch again, JetStream drops the repeats", async () => {
   // A relays one batch and SIGKILLs itself before marking it sent (fault injection of the server).
-  const { cluster, bus } = await clusterWithHolderA({ RELAY_CRASH_AFTER_PUBLISH: "1" });
+  const { cluster, bus } = await clusterWithHolderA({ SESSION_SERVICE_FAULT: "relay-crash-after-publish" });
   const [a, b] = [cluster.a, cluster.b];
 
   const pairs = await createMany([b.url], 100, "relay-crash");

@@ -7,7 +7,7 @@ import { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BunFile, type Subprocess, spawn } from "bun";
-import { decodeSecretKey } from "../../server/core/config";
+import { decodeSecretKey } from "../../server/config";
 import { deriveChildToken, hashSecret } from "../../server/core/refresh-tokens";
 import { deriveSecrets } from "../../server/core/secrets";
 import { SECRET_KEY, SERVICE_KEY } from "./core";

@@ -72,7 +72,7 @@ test("the store holds only the keyed hash of the session's tokens; the raw file 
 test("a core opened on the same file with another SECRET_KEY cannot use the old tokens", async () => {
   const t = await openTestCore();
   const pair = await t.core.sessions.create({ userId: "alice" });
-  const { loadConfig } = await import("../../server/core/config");
+  const { loadConfig } = await import("../../server/config");
   const { openCore } = await import("../../server/open-core");
   const loaded = loadConfig({
     DATABASE_URL: `sqlite:${join(t.dir, "sessions.db")}`,
