@@ -91,7 +91,7 @@ async function relayRate(url: string, events: Array<{ id: string; payload: strin
   const relay = new OutboxRelay(store, link, logger, { batchSize: BATCH });
   const started = performance.now();
   relay.start();
-  await waitFor("outbox drained", async () => (await store.pendingEvents(1)).length === 0, 300_000, 5);
+  await waitFor("outbox drained", async () => (await store.outbox.pendingEvents(1)).length === 0, 300_000, 5);
   const seconds = (performance.now() - started) / 1000;
   await relay.stop();
   await link.close();

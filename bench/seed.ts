@@ -135,7 +135,7 @@ export function storeWriter(open: () => Promise<SessionStore>): SeedWriter {
     batch: 500,
     async insert(rows) {
       const store = await opened;
-      await Promise.all(rows.map((row) => store.createSession({ row, maxSessionsPerUser: 0 }, events)));
+      await Promise.all(rows.map((row) => store.sessions.create(row, 0, events)));
     },
     close: async () => (await opened).close(),
   };

@@ -77,8 +77,8 @@ test("a large purge runs in several small transactions until nothing matches", a
     try {
       for (let i = 0; i < 25; i++) await core.sessions.create({ userId: "many" });
       await core.sessions.revokeUserByAdmin("many");
-      const events = await core.store.pendingEvents(1000);
-      await core.store.markEventsSent(
+      const events = await core.store.outbox.pendingEvents(1000);
+      await core.store.outbox.markEventsSent(
         events.map((e) => e.id),
         now - DAY,
       );

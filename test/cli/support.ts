@@ -51,7 +51,7 @@ export async function sessionctlJson<T = any>(dir: string, args: string[]): Prom
 
 /** The core in-process on the same file, with a clock the test moves (to make sessions old). */
 export async function openCoreAt(dir: string, clock: FakeClock = new FakeClock(Date.now())): Promise<Core> {
-  return openCore(testConfig(dir), { clock });
+  return openCore(testConfig(dir), { role: "server", clock });
 }
 
 /** Read-only SQL on the store, to check rows without going through the code under test. */

@@ -101,7 +101,7 @@ async function exhaust(driver: Driver, existing: Pair[] = []): Promise<Pair[]> {
 test("in process: PRAGMA max_page_count makes SQLite answer SQLITE_FULL; 503 and the store unchanged", async () => {
   const t = await openTestApp();
   cleanups.push(() => t.close());
-  const sqlite = (t.core.store as SqliteStore).client;
+  const sqlite = (t.core.store as SqliteStore).database.client;
   const pages = (sqlite.query("pragma page_count").get() as { page_count: number }).page_count;
   sqlite.run(`pragma max_page_count = ${pages + 4}`);
   const bearer = (pair: Pair) => ({ authorization: `Bearer ${pair.access_token}` });

@@ -1,6 +1,6 @@
 /** The memo of verified access tokens never outlives the token, its key, or its session. */
 import { afterEach, expect, test } from "bun:test";
-import { generateSigningKey } from "../../server/core/signing-keys";
+import { generateSigningKey, retiredKey } from "../../server/core/signing-keys";
 import { openTestCore, type TestCore } from "../support/core";
 
 let t: TestCore;
@@ -30,10 +30,10 @@ test("a remembered token is refused at once when its session is revoked", async 
 
 test("a remembered token is refused once its key is retired", async () => {
   const pair = await signedIn();
-  const [old] = await t.core.store.listSigningKeys();
+  const [old] = await t.core.store.signingKeys.listSigningKeys();
   const now = t.clock.now();
-  await t.core.store.insertSigningKey(await generateSigningKey("EdDSA", t.core.secrets.keyEncryptionKey, now, now));
-  await t.core.store.retireSigningKey(old.kid, now);
+  await t.core.store.signingKeys.insertSigningKey(await generateSigningKey("EdDSA", t.core.secrets, now, now));
+  await t.core.store.signingKeys.retireSigningKey(retiredKey(old, now, t.core.secrets.integrityKey));
   await t.core.keys.reload();
   await expect(t.core.sessions.authenticate(pair.access_token)).rejects.toMatchObject({ code: "invalid_token" });
 });
