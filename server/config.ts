@@ -20,11 +20,15 @@ export interface Timers {
   relayLeaseMs: number;
   /** USER_DELETED_RETRY_DELAY (2s): the nak delay of a user.deleted the store could not take. */
   userDeletedRetryMs: number;
+  /** PURGE_INTERVAL (1h): how often ended sessions older than PURGE_AFTER are deleted. */
+  purgeEveryMs: number;
 }
 
 /** Every setting of CONTRACT §7, parsed. Only the two main.ts files read the environment. */
 export interface Config {
   timers: Timers;
+  /** PURGE_AFTER (30d, or off): ended sessions are deleted this long after they ended. */
+  purgeAfterMs: number | null;
   /** Crash tests only (SESSION_SERVICE_FAULT=relay-crash-after-publish): die between publishing and marking. */
   fault: "relay-crash-after-publish" | null;
   port: number;
@@ -193,7 +197,11 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     relayPollMs: timer("RELAY_POLL_INTERVAL", "500ms"),
     relayLeaseMs: timer("RELAY_LEASE_TTL", "5s"),
     userDeletedRetryMs: timer("USER_DELETED_RETRY_DELAY", "2s"),
+    purgeEveryMs: timer("PURGE_INTERVAL", "1h"),
   };
+  // Ended sessions stay visible to operators this long, then are deleted on schedule; off: only by sessionctl purge.
+  const purgeText = get("PURGE_AFTER", "30d");
+  const purgeAfterMs = purgeText === "off" ? null : duration("PURGE_AFTER", "30d");
   const faultText = get("SESSION_SERVICE_FAULT", "none");
   if (faultText !== "none" && faultText !== "relay-crash-after-publish") {
     errors.push("SESSION_SERVICE_FAULT must be none or relay-crash-after-publish (crash tests only)");
@@ -205,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     ok: true,
     config: {
       timers,
+      purgeAfterMs,
       fault,
       port,
       host,

@@ -3,7 +3,8 @@ import { loadConfig } from "./config";
 import { startEvents } from "./events";
 import { createApp } from "./http/app";
 import { type Serving, serve } from "./http/serve";
-import { startKeyRotation } from "./key-rotator";
+import { startKeyRotation } from "./jobs/key-rotation";
+import { startPurgeSchedule } from "./jobs/purge";
 import { createLogger, flushLogs } from "./logger";
 import { Metrics } from "./metrics";
 import { createObserver } from "./observer";
@@ -33,6 +34,10 @@ const core = await openCore(config, {
 });
 core.keys.startReloading((err) => logger.warn({ err }, "signing key reload failed"));
 const stopKeyRotation = startKeyRotation(core, config, logger);
+const stopPurge =
+  config.purgeAfterMs === null
+    ? () => {}
+    : startPurgeSchedule(core, { afterMs: config.purgeAfterMs, everyMs: config.timers.purgeEveryMs }, logger);
 
 metrics.watchStore(core.store.admin);
 const events = startEvents(core, logger, metrics, {
@@ -63,6 +68,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, "shutting down");
   // Stop accepting, let requests in flight finish, relay what can be relayed, then close the store.
   stopKeyRotation();
+  stopPurge();
   await server?.drain();
   await events.stop();
   await core.close();

@@ -53,6 +53,7 @@ test("store failures are one line: unavailable exits 1, and a failed query never
   const failing = (error: unknown) => ({
     ...createContext(loadConfig({}), io),
     withCore: async () => Promise.reject(error),
+    withReader: async () => Promise.reject(error),
   });
 
   expect(await runCli(["stats"], failing(new ServiceError("unavailable")))).toBe(EXIT.error);

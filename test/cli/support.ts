@@ -54,6 +54,12 @@ export async function openCoreAt(dir: string, clock: FakeClock = new FakeClock(D
   return openCore(testConfig(dir), { role: "server", clock });
 }
 
+/** A store as the server leaves it after its first start (migrated, with its first signing key). */
+export async function startedByServer(dir: string): Promise<string> {
+  await (await openCoreAt(dir)).close();
+  return dir;
+}
+
 /** Read-only SQL on the store, to check rows without going through the code under test. */
 export function readStore<T>(dir: string, query: (db: Database) => T): T {
   const db = new Database(join(dir, "sessions.db"), { readonly: true });

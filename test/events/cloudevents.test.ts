@@ -260,6 +260,7 @@ test("every event type and reason, read back from stream SESSIONS, is the whole 
       ip: info.ip,
       created_at: new Date(row.created_at).toISOString(),
       expires_at: info.pairs[0]!.refresh_token_expires_at,
+      bound: false,
     });
     for (const event of events) {
       expect(Date.parse(event.time)).toBeGreaterThanOrEqual(startedAt - 1);

@@ -1,10 +1,10 @@
 /** Runs automatic key rotation in one instance at a time (a store lease), on a timer. */
 import { randomUUID } from "node:crypto";
-import type { Config } from "./config";
-import { nextRotation } from "./core/key-rotation";
-import { generateSigningKey } from "./core/signing-keys";
-import type { Logger } from "./logger";
-import type { Core } from "./open-core";
+import type { Config } from "../config";
+import { nextRotation } from "../core/key-rotation";
+import { generateSigningKey } from "../core/signing-keys";
+import type { Logger } from "../logger";
+import type { Core } from "../open-core";
 
 const LEASE = "key-rotation";
 
