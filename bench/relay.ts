@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "nats";
 import { outbox } from "../db/sqlite/schema";
-import { SqliteStore } from "../db/sqlite/store";
+import { openSqliteStore } from "../db/sqlite/store";
 import { NatsLink } from "../server/events/nats-link";
 import { OutboxRelay } from "../server/events/relay";
 import { ensureStream } from "../server/events/streams";
@@ -73,10 +73,10 @@ async function rawPublishRate(url: string, events: Array<{ id: string; payload: 
 /** The relay over a real SQLite outbox (synchronous=FULL), from a full backlog to empty. */
 async function relayRate(url: string, events: Array<{ id: string; payload: string }>): Promise<number> {
   const dir = tempDir("bench-relay-");
-  const store = new SqliteStore({ path: join(dir, "sessions.db"), synchronous: "FULL", busyTimeoutMs: 5000 });
+  const store = await openSqliteStore({ path: join(dir, "sessions.db"), synchronous: "FULL", busyTimeoutMs: 5000 });
   const now = Date.now();
   for (let i = 0; i < events.length; i += 1000) {
-    store.db
+    store.database.db
       .insert(outbox)
       .values(
         events
