@@ -89,7 +89,7 @@ test("a planted public-key row is never published nor trusted to verify a forged
     .sign(privateKey);
   const me = await api.me(forged);
   expect(me.status).toBe(401);
-  expect((await me.json()).error).toBe("invalid_token");
+  expect(((await me.json()) as { error: string }).error).toBe("invalid_token");
   const jwks = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
   expect(jwks.keys.map((key) => key.kid)).not.toContain(kid);
   // The genuine token of the same session still works.
