@@ -14,11 +14,12 @@
  * (for logs and tests) and nothing taken from the proof.
  */
 import { compactVerify, decodeProtectedHeader, EmbeddedJWK, errors, type JWK } from "jose";
+import { constantTimeEqual } from "../secrets";
 import { isDpopAlg, KEY_TYPE_OF } from "./algorithms";
 import { normaliseHtu } from "./htu";
 import type { DpopNonces } from "./nonces";
 import { jtiRememberUntil } from "./replay";
-import { jwkThumbprint, sameThumbprint } from "./thumbprint";
+import { jwkThumbprint } from "./thumbprint";
 
 /**
  * Longest DPoP header value accepted, checked before anything is parsed. A proof with an RSA-4096
@@ -124,7 +125,7 @@ export async function verifyDpopProof(request: DpopRequest, policy: DpopPolicy):
 
   const thumbprint = await jwkThumbprint(jwk as JWK);
   if (thumbprint === null) return refuse("jwk_invalid");
-  if (!sameThumbprint(thumbprint, request.jkt)) return refuse("thumbprint");
+  if (!constantTimeEqual(thumbprint, request.jkt)) return refuse("thumbprint");
 
   let payload: Uint8Array;
   try {
