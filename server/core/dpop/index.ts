@@ -13,5 +13,6 @@ export {
   MAX_PROOF_LENGTH,
   verifyDpopProof,
 } from "./proof";
+export { type DpopSettings, RefreshProofs } from "./refresh-proofs";
 export { jtiRememberUntil } from "./replay";
-export { checkDpopJkt, isDpopJkt, jwkThumbprint, sameThumbprint } from "./thumbprint";
+export { jwkThumbprint } from "./thumbprint";
