@@ -1,4 +1,5 @@
 import { STORE_URL_FORMS, storeKind } from "../db/open-store";
+import { parsePublicUrl } from "./core/dpop/htu";
 import { parseDuration } from "./core/duration";
 import { SIGNING_ALGS, type SigningAlg } from "./core/signing-keys";
 
@@ -62,6 +63,14 @@ export interface Config {
   sqliteBusyTimeoutMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   rateLimit: RateLimit | null;
+  /** PUBLIC_URL without a trailing slash (default http://localhost:PORT): the base of a DPoP proof's `htu` (§10). */
+  publicUrl: string;
+  /** DPOP_PROOF_MAX_AGE (default 60s): how old a proof's `iat` may be; also how long its `jti` is remembered. */
+  dpopProofMaxAgeMs: number;
+  /** DPOP_CLOCK_SKEW (default 5s): how far in the future a proof's `iat` may be. */
+  dpopClockSkewMs: number;
+  /** DPOP_NONCE=on: bound refreshes must carry a server nonce. */
+  dpopNonce: boolean;
   /** Where the generated secret and service key go when not set: the folder of the SQLite file, or ./data. */
   dataDir: string;
 }
@@ -208,6 +217,15 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   }
   const fault = faultText === "relay-crash-after-publish" ? faultText : null;
 
+  const publicUrl = parsePublicUrl(get("PUBLIC_URL", `http://localhost:${port}`));
+  if (publicUrl === null) {
+    errors.push("PUBLIC_URL must be an absolute http:// or https:// URL without query, fragment or credentials");
+  }
+  const dpopProofMaxAgeMs = duration("DPOP_PROOF_MAX_AGE", "60s");
+  const dpopClockSkewMs = duration("DPOP_CLOCK_SKEW", "5s");
+  const dpopNonceText = get("DPOP_NONCE", "off").toLowerCase();
+  if (dpopNonceText !== "on" && dpopNonceText !== "off") errors.push("DPOP_NONCE must be on or off");
+
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -239,6 +257,10 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       sqliteBusyTimeoutMs,
       logLevel,
       rateLimit,
+      publicUrl: publicUrl!,
+      dpopProofMaxAgeMs,
+      dpopClockSkewMs,
+      dpopNonce: dpopNonceText === "on",
       dataDir: dataDirOf(databaseUrl),
     },
   };

@@ -14,8 +14,13 @@ const MAX_USER_AGENT = 512;
 
 const invalid = (message: string) => new ServiceError("invalid_request", message);
 
-/** RFC 7638 SHA-256 thumbprint, base64url: 43 characters (CONTRACT §10). */
-const JKT = /^[A-Za-z0-9_-]{43}$/;
+/**
+ * RFC 7638 SHA-256 thumbprint, base64url: 43 characters (CONTRACT §10), canonical. The 43rd
+ * character carries the last 4 bits of 256 and two zero bits, so only 16 letters may end it; a
+ * non-canonical spelling decodes to the same bytes but never equals a computed thumbprint, which
+ * would leave a session that no proof can ever refresh.
+ */
+const JKT = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 const MAX_SESSION_NAME = 64;
 
 export function checkUserId(userId: string): string {

@@ -12,6 +12,8 @@ export interface DerivedSecrets extends RefreshTokenKeys {
   serviceKeyHashKey: Buffer;
   /** AES-256-GCM key for private signing keys at rest. */
   keyEncryptionKey: Buffer;
+  /** HMAC key of the stateless DPoP nonces (dpop/nonces.ts): every instance with this SECRET_KEY accepts the others'. */
+  dpopNonceKey: Buffer;
 }
 
 const derive = (secret: Uint8Array, purpose: string) =>
@@ -25,6 +27,7 @@ export function deriveSecrets(secret: Uint8Array): DerivedSecrets {
     integrityKey: derive(secret, "row-integrity/v1"),
     serviceKeyHashKey: derive(secret, "service-key-hash/v1"),
     keyEncryptionKey: derive(secret, "signing-key-encryption/v1"),
+    dpopNonceKey: derive(secret, "dpop-nonce/v1"),
   };
 }
 
