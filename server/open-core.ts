@@ -13,6 +13,7 @@ import { openStore } from "../db/open-store";
 import type { Config } from "./config";
 import { AccessTokens } from "./core/access-tokens";
 import { AdminService } from "./core/admin";
+import { RefreshProofs } from "./core/dpop";
 import { type Clock, type SessionObserver, type SessionStore, systemClock } from "./core/ports";
 import { type DerivedSecrets, deriveSecrets } from "./core/secrets";
 import { ServiceKeys } from "./core/service-keys";
@@ -28,6 +29,8 @@ export interface Core {
   sessions: SessionService;
   serviceKeys: ServiceKeys;
   admin: AdminService;
+  /** DPoP proof checking and nonces (CONTRACT §10), shared by the refresh flow and the HTTP edge. */
+  dpop: RefreshProofs;
   clock: Clock;
   close(): Promise<void>;
 }
@@ -67,6 +70,13 @@ export async function openCore(config: Config, options: OpenOptions): Promise<Co
       audience: config.jwtAudience,
       ttlMs: config.accessTokenTtlMs,
     });
+    const dpop = new RefreshProofs({
+      publicUrl: config.publicUrl,
+      proofMaxAgeMs: config.dpopProofMaxAgeMs,
+      clockSkewMs: config.dpopClockSkewMs,
+      nonce: config.dpopNonce,
+      nonceKey: secrets.dpopNonceKey,
+    });
     const sessions = new SessionService({
       sessions: store.sessions,
       clock,
@@ -75,6 +85,7 @@ export async function openCore(config: Config, options: OpenOptions): Promise<Co
       settings: config,
       newId: () => Bun.randomUUIDv7(),
       observer: options.observer,
+      dpop,
     });
     const admin = new AdminService({ store, clock, keys: config, secrets, serviceKeys });
     return {
@@ -85,6 +96,7 @@ export async function openCore(config: Config, options: OpenOptions): Promise<Co
       sessions,
       serviceKeys,
       admin,
+      dpop,
       clock,
       close: async () => {
         keys.stopReloading();

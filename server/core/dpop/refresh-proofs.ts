@@ -37,7 +37,8 @@ export class RefreshProofs implements DpopProofs {
   async check(proof: string | undefined, expectedJkt: string, now: number): Promise<DpopCheck> {
     const verdict = await verifyDpopProof({ proof, jkt: expectedJkt, method: "POST", now }, this.policy);
     if (!verdict.ok) return { ok: false, code: verdict.error };
-    return { ok: true, use: { jti: verdict.jti, expiresAt: verdict.rememberUntil } };
+    // Remembered per key: one client's jti can never collide with another's.
+    return { ok: true, use: { jti: `${expectedJkt}.${verdict.jti}`, expiresAt: verdict.rememberUntil } };
   }
 
   /** The DPoP-Nonce value every /session/refresh answer carries, or null with DPOP_NONCE=off. */
