@@ -13,8 +13,9 @@ import { OutboxRelay } from "../server/events/relay";
 import { ensureStream } from "../server/events/streams";
 import { createLogger } from "../server/logger";
 import { SERVICE_KEY, tempDir } from "../test/support/core";
-import { startNats, waitFor } from "../test/support/nats";
+import { startNats } from "../test/support/nats";
 import { postJson, startServer } from "../test/support/server";
+import { waitFor } from "../test/support/wait";
 import { percentile } from "./stats";
 
 const EVENTS = Number(process.env.BENCH_RELAY_EVENTS ?? 50_000);

@@ -90,15 +90,4 @@ export const outboxEvents = (dir: string): OutboxEvent[] =>
     ).map((row) => ({ subject: row.subject, sentAt: row.sentAt, event: JSON.parse(row.payload) })),
   );
 
-/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await Bun.sleep(100);
-  }
-}
-
 export const DAY = 86_400_000;

@@ -32,7 +32,7 @@ const refresher =
 async function bound(server: RunningServer, key: DpopTestKey): Promise<Pair & { refresh_token_bound?: boolean }> {
   const res = await client(server.url).create({ user_id: `u-${crypto.randomUUID()}`, dpop_jkt: key.jkt });
   expect(res.status).toBe(201);
-  return res.json();
+  return (await res.json()) as Pair & { refresh_token_bound?: boolean };
 }
 
 /** What a refused refresh must leave as it was: the session row and the event count. */

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
-import { waitFor } from "../support/nats";
 import { client, openDbReadOnly, type Pair, type RunningServer, ServerPool } from "../support/server";
+import { waitFor } from "../support/wait";
 
 const pool = new ServerPool();
 const dir = tempDir();

@@ -8,8 +8,9 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "bun";
 import { SECRET_KEY, tempDir } from "../support/core";
-import { type NatsClient, natsClient, type RunningNats, startNats, waitFor } from "../support/nats";
+import { type NatsClient, natsClient, type RunningNats, startNats } from "../support/nats";
 import { client, openDbReadOnly, type Pair, PROJECT_ROOT, type RunningServer, ServerPool } from "../support/server";
+import { waitFor } from "../support/wait";
 import { bySession, cloudEvent, latestExp, leakedSecrets, outboxState, type SessionEvent, secretsOf } from "./helpers";
 
 const pool = new ServerPool();

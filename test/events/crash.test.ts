@@ -8,8 +8,9 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "bun";
 import { tempDir } from "../support/core";
-import { type NatsClient, natsClient, type RunningNats, startNats, waitFor } from "../support/nats";
+import { type NatsClient, natsClient, type RunningNats, startNats } from "../support/nats";
 import { client, freePort, type Pair, PROJECT_ROOT, ServerPool, serverEnv } from "../support/server";
+import { waitFor } from "../support/wait";
 import { bySession, cloudEvent, outboxState } from "./helpers";
 
 const pool = new ServerPool();

@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
-import { type NatsClient, natsClient, type RunningNats, startNats, waitFor } from "../support/nats";
+import { type NatsClient, natsClient, type RunningNats, startNats } from "../support/nats";
 import { client, openDbReadOnly, type Pair, type RunningServer, ServerPool } from "../support/server";
+import { waitFor } from "../support/wait";
 import { cloudEvent, outboxState } from "./helpers";
 
 const pool = new ServerPool();

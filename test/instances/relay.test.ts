@@ -7,8 +7,9 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { bySession, cloudEvent } from "../events/helpers";
-import { type NatsClient, natsClient, waitFor } from "../support/nats";
+import { type NatsClient, natsClient } from "../support/nats";
 import { client, type Pair, type RunningServer } from "../support/server";
+import { waitFor } from "../support/wait";
 import { type Cluster, openSession, startCluster } from "./cluster";
 
 const clusters: Cluster[] = [];
