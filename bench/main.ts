@@ -13,6 +13,7 @@ import { casRate, hashRate, jwtRates } from "./ceilings";
 import { writeChart } from "./chart";
 import { measureHttpFloor } from "./floor";
 import { describeMachine } from "./machine";
+import { PEER_ROUNDS, PEER_WORKLOADS, runPeer } from "./peer";
 import { cleanUp, installCleanup, interrupted, removeAtExit } from "./processes";
 import { QUIET_LOG_LEVEL, runQuiet } from "./quiet";
 import { benchRelay } from "./relay";
@@ -122,6 +123,18 @@ async function main(): Promise<void> {
   } else if (wanted("relay")) {
     note(`relay section skipped: ${NATS_SERVER} is not installed`);
   }
+  let peer = null;
+  if (wanted("peer")) {
+    console.log(
+      `this service against oidc-provider (issue 18): ${PEER_ROUNDS} interleaved rounds of refresh, validate / introspection, revoke`,
+    );
+    peer = await runPeer({
+      seconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+      rounds: PEER_ROUNDS,
+      workloads: PEER_WORKLOADS,
+    });
+  }
   if (settings.cpuProfileDir) note(`CPU profiles of the servers in ${settings.cpuProfileDir}`);
 
   const results: Results = {
@@ -143,6 +156,7 @@ async function main(): Promise<void> {
     scale,
     quiet,
     relay,
+    peer,
     notes,
   };
   for (const text of unreachableTargets(results)) note(text);
