@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from "node:net";
 import { STORE_URL_FORMS, storeKind } from "../db/open-store";
 import { parsePublicUrl } from "./core/dpop/htu";
 import { parseDuration } from "./core/duration";
@@ -6,6 +7,13 @@ import { SIGNING_ALGS, type SigningAlg } from "./core/signing-keys";
 export interface RateLimit {
   max: number;
   windowMs: number;
+}
+
+/** One range of TRUSTED_PROXIES: an address and its prefix length. */
+export interface TrustedRange {
+  address: string;
+  prefix: number;
+  family: "ipv4" | "ipv6";
 }
 
 /**
@@ -23,6 +31,8 @@ export interface Timers {
   userDeletedRetryMs: number;
   /** PURGE_INTERVAL (1h): how often ended sessions older than PURGE_AFTER are deleted. */
   purgeEveryMs: number;
+  /** STORE_STATS_INTERVAL (15s): how often the store gauges of /metrics are computed, in the background. */
+  storeStatsMs: number;
 }
 
 /** Every setting of CONTRACT §7, parsed. Only the two main.ts files read the environment. */
@@ -71,6 +81,8 @@ export interface Config {
   dpopClockSkewMs: number;
   /** DPOP_NONCE=on: bound refreshes must carry a server nonce. */
   dpopNonce: boolean;
+  /** TRUSTED_PROXIES: the proxies whose X-Forwarded-For names the client (empty: the socket address is the client). */
+  trustedProxies: TrustedRange[];
   /** Where the generated secret and service key go when not set: the folder of the SQLite file, or ./data. */
   dataDir: string;
 }
@@ -78,6 +90,15 @@ export interface Config {
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
 const MAX_ACCESS_TOKEN_TTL_MS = 3_600_000;
+/** CONTRACT §7: a longer grace window lets a stolen old refresh token replay for that long. */
+const MAX_REFRESH_REUSE_GRACE_MS = 5 * 60_000;
+/**
+ * A RATE_LIMIT window is at most 1 h: the limiter keeps one counter per source for a window, so a
+ * longer one holds its memory (and a user sharing an address with an attacker) for longer, for no
+ * gain against guessing 256-bit secrets.
+ */
+const MAX_RATE_LIMIT_WINDOW_MS = 3_600_000;
+const MAX_RATE_LIMIT_COUNT = 1_000_000;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Pure: reads only the given map and reports every problem at once. */
@@ -135,8 +156,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   }
 
   const secretKey = env.SECRET_KEY ? env.SECRET_KEY : null;
-  if (secretKey !== null && decodeSecretKey(secretKey) === null) {
+  const secretBytes = secretKey === null ? null : decodeSecretKey(secretKey);
+  if (secretKey !== null && secretBytes === null) {
     errors.push("SECRET_KEY must be at least 32 bytes written as hex or base64url");
+  } else if (secretBytes?.every((byte) => byte === secretBytes[0])) {
+    // All zeros, "aaaa…": a placeholder, not a secret; every key derived from it would be public.
+    errors.push("SECRET_KEY must be random bytes, not one byte repeated");
   }
 
   const serviceKeys = new Map<string, string>();
@@ -149,6 +174,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
         errors.push("SERVICE_KEYS must be name:secret pairs separated by commas, each secret at least 16 characters");
         break;
       }
+      // A secret with a space or a control character can never be sent: the Authorization header
+      // carries one token (CONTRACT §7). Refusing it at start beats a client that always gets 401.
+      if (/[\s\u0000-\u001f\u007f]/.test(secret)) {
+        errors.push("SERVICE_KEYS secrets must not contain whitespace or control characters");
+        break;
+      }
       serviceKeys.set(name, secret);
     }
   }
@@ -158,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const sessionIdleTimeoutMs = duration("SESSION_IDLE_TIMEOUT", "14d");
   const sessionMaxLifetimeMs = duration("SESSION_MAX_LIFETIME", "30d");
   const refreshReuseGraceMs = duration("REFRESH_REUSE_GRACE", "10s");
+  if (refreshReuseGraceMs > MAX_REFRESH_REUSE_GRACE_MS) errors.push("REFRESH_REUSE_GRACE must not exceed 5m");
   const maxSessionsPerUser = integer("MAX_SESSIONS_PER_USER", "100", 0, 1_000_000);
 
   const jwtIssuer = get("JWT_ISSUER", "session-service");
@@ -169,6 +201,13 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const jwksMaxAgeMs = duration("JWKS_MAX_AGE", "5m");
   if (jwksMaxAgeMs * 2 > keyRotationIntervalMs)
     errors.push("KEY_ROTATION_INTERVAL must be at least twice JWKS_MAX_AGE");
+  // A key is published JWKS_MAX_AGE before it signs and stays published ACCESS_TOKEN_TTL after it
+  // stopped. Rotating faster than their sum keeps ever more keys alive at once: the JWKS (which
+  // every verifier fetches) and the key table grow with each rotation, and each verifier cache is
+  // outdated before it expires. At this floor at most three keys are published at a time: the
+  // signer, the next one and the last one.
+  else if (keyRotationIntervalMs < accessTokenTtlMs + jwksMaxAgeMs)
+    errors.push("KEY_ROTATION_INTERVAL must be at least ACCESS_TOKEN_TTL + JWKS_MAX_AGE");
 
   const sqliteSynchronous = get("SQLITE_SYNCHRONOUS", "FULL").toUpperCase() as Config["sqliteSynchronous"];
   if (sqliteSynchronous !== "FULL" && sqliteSynchronous !== "NORMAL") {
@@ -185,11 +224,24 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   if (rateText !== "off") {
     const [count, window] = rateText.split("/");
     const windowMs = window ? parseDuration(window) : null;
-    if (!count || !/^\d+$/.test(count) || Number(count) < 1 || windowMs === null || windowMs < 1000) {
-      errors.push("RATE_LIMIT must be off or COUNT/DURATION, e.g. 20/1m");
+    if (
+      !count ||
+      !/^\d+$/.test(count) ||
+      Number(count) < 1 ||
+      Number(count) > MAX_RATE_LIMIT_COUNT ||
+      windowMs === null ||
+      windowMs < 1000 ||
+      windowMs > MAX_RATE_LIMIT_WINDOW_MS
+    ) {
+      errors.push("RATE_LIMIT must be off or COUNT/DURATION with a window from 1s to 1h, e.g. 20/1m");
     } else {
       rateLimit = { max: Number(count), windowMs };
     }
+  }
+
+  const trustedProxies = parseTrustedProxies(get("TRUSTED_PROXIES", "off"));
+  if (trustedProxies === null) {
+    errors.push("TRUSTED_PROXIES must be off or a comma-separated list of IP addresses or CIDR ranges");
   }
 
   /** Timers: 10 ms to 1 h, so a test may shorten them and nobody can stop a job altogether. */
@@ -207,6 +259,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     relayLeaseMs: timer("RELAY_LEASE_TTL", "5s"),
     userDeletedRetryMs: timer("USER_DELETED_RETRY_DELAY", "2s"),
     purgeEveryMs: timer("PURGE_INTERVAL", "1h"),
+    storeStatsMs: timer("STORE_STATS_INTERVAL", "15s"),
   };
   // Ended sessions stay visible to operators this long, then are deleted on schedule; off: only by sessionctl purge.
   const purgeText = get("PURGE_AFTER", "30d");
@@ -261,9 +314,27 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       dpopProofMaxAgeMs,
       dpopClockSkewMs,
       dpopNonce: dpopNonceText === "on",
+      trustedProxies: trustedProxies ?? [],
       dataDir: dataDirOf(databaseUrl),
     },
   };
+}
+
+/** TRUSTED_PROXIES: "off", or addresses and CIDR ranges (`10.0.0.0/8, 2001:db8::/32, 192.0.2.7`); null when bad. */
+export function parseTrustedProxies(text: string): TrustedRange[] | null {
+  if (text.trim() === "off") return [];
+  const ranges: TrustedRange[] = [];
+  for (const entry of text.split(",")) {
+    const [address = "", prefixText, extra] = entry.trim().split("/");
+    const family = isIPv4(address) ? "ipv4" : isIPv6(address) && !address.includes("%") ? "ipv6" : null;
+    if (!family || extra !== undefined) return null;
+    const bits = family === "ipv4" ? 32 : 128;
+    if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return null;
+    const prefix = prefixText === undefined ? bits : Number(prefixText);
+    if (prefix > bits) return null;
+    ranges.push({ address, prefix, family });
+  }
+  return ranges;
 }
 
 /** The generated secret and service key live beside the SQLite file (./data by default). */

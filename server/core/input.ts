@@ -9,6 +9,13 @@ import { ServiceError } from "./errors";
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
 const REGISTERED_CLAIMS = new Set(["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "typ"]);
+/**
+ * Names that reach an object's prototype when a consumer merges claims with `Object.assign`, a
+ * deep-merge helper or `obj[name] = value`: refused at any depth, so no token this service signs
+ * can pollute a downstream verifier's prototypes. (Here claims are only ever spread into a fresh
+ * payload, which defines own properties; JSON.parse never sets a prototype either.)
+ */
+const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const MAX_CLAIMS_BYTES = 2048;
 const MAX_USER_AGENT = 512;
 
@@ -57,7 +64,19 @@ export function canonicalIp(ip: string): string {
   return `::ffff:${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
-/** A JSON object of at most 2 KiB without registered claim names. Returned as the JSON text to store. */
+/** True when a key of `value` or of anything nested in it is a prototype key. */
+function hasPrototypeKey(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return false;
+  for (const key of Object.keys(value)) {
+    if (PROTOTYPE_KEYS.has(key) || hasPrototypeKey((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
+/**
+ * A JSON object of at most 2 KiB without registered claim names nor prototype keys. Returned as
+ * the JSON text to store.
+ */
 export function checkClaims(claims: unknown): string | null {
   if (claims === undefined) return null;
   if (claims === null || typeof claims !== "object" || Array.isArray(claims)) {
@@ -69,6 +88,8 @@ export function checkClaims(claims: unknown): string | null {
   const json = JSON.stringify(claims);
   if (!json.isWellFormed()) throw invalid("claims must be valid Unicode.");
   if (Buffer.byteLength(json, "utf8") > MAX_CLAIMS_BYTES) throw invalid("claims must be at most 2 KiB as JSON.");
+  // After the size check: the walk is bounded by 2 KiB of JSON.
+  if (hasPrototypeKey(claims)) throw invalid("claims must not use __proto__, constructor or prototype as a name.");
   return json;
 }
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { tempDir } from "../support/core";
 import { countRows, openCoreAt, readStore, sessionctl, sessionctlJson, startedByServer } from "./support";
 
-const OTHER_SECRET_KEY = "b".repeat(64);
+const OTHER_SECRET_KEY = "30d276804b02bbe2b736af505a1fa6354908091f899dddf399479e8ad6f57612";
 
 interface KeyObject {
   kid: string;

@@ -295,6 +295,35 @@ describe("POST /session field rules", () => {
     await unchanged();
   });
 
+  // Raw JSON text: a JS literal `{ __proto__: … }` would set a prototype instead of sending the key.
+  test.each([
+    '{"__proto__":{"role":"admin"}}',
+    '{"constructor":{"prototype":{"role":"admin"}}}',
+    '{"prototype":{"role":"admin"}}',
+    '{"ok":1,"nested":{"deeper":[{"__proto__":{"role":"admin"}}]}}',
+  ])("claims %s: 400, nothing stored, no prototype touched", async (claims) => {
+    const res = await post("/session", `{"user_id":"u-proto","claims":${claims}}`, {
+      "content-type": "application/json",
+    });
+    await expectError(res, 400, "invalid_request");
+    await unchanged();
+    expect(({} as Record<string, unknown>).role).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty("role");
+  });
+
+  test("__proto__ elsewhere in a body pollutes nothing and is ignored like any unknown field", async () => {
+    const res = await post("/session", '{"user_id":"u-proto-body","__proto__":{"role":"admin","user_id":"x"}}', {
+      "content-type": "application/json",
+    });
+    expect(res.status).toBe(201);
+    expect(({} as Record<string, unknown>).role).toBeUndefined();
+    const body = (await res.json()) as { user_id: string; access_token: string };
+    expect(body.user_id).toBe("u-proto-body");
+    const payload = JSON.parse(Buffer.from(body.access_token.split(".")[1], "base64url").toString());
+    expect(Object.keys(payload)).not.toContain("role");
+    before = await snapshot(t.core);
+  });
+
   test("an unauthenticated caller gets 401 invalid_client whatever the body", async () => {
     const res = await t.app.handle(
       new Request("http://localhost/session", {

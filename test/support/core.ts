@@ -9,7 +9,8 @@ import { createLogger } from "../../server/logger";
 import { type Core, openCore } from "../../server/open-core";
 
 export const SERVICE_KEY = "test-service-key-0123456789abcdef";
-export const SECRET_KEY = "a".repeat(64);
+/** A fixed test secret (random bytes: a key of one repeated byte is refused at start). */
+export const SECRET_KEY = "d2ffee55ec37cdd9131262cecac8a194e8f84916beacf90b9a6d34a22b4ca656";
 
 export class FakeClock implements Clock {
   constructor(public time = Date.parse("2026-11-30T00:00:00.000Z")) {}

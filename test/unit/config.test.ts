@@ -135,3 +135,73 @@ test("the data dir is the folder of the SQLite file", () => {
   expect(ok({ DATABASE_URL: "sqlite:/var/lib/s/sessions.db" }).dataDir).toBe("/var/lib/s");
   expect(ok({ DATABASE_URL: "sqlite:sessions.db" }).dataDir).toBe(".");
 });
+
+test("SECRET_KEY of one repeated byte (all zeros, 'aaaa…') is refused, in hex and base64url", () => {
+  for (const weak of ["0".repeat(64), "a".repeat(64), "ff".repeat(40), Buffer.alloc(32, 7).toString("base64url")]) {
+    expect(errors({ SECRET_KEY: weak })).toEqual(["SECRET_KEY must be random bytes, not one byte repeated"]);
+  }
+  // One differing byte is enough to be accepted (randomness cannot be proven; placeholders can be refused).
+  expect(ok({ SECRET_KEY: `${"0".repeat(62)}01` }).secretKey).toBe(`${"0".repeat(62)}01`);
+});
+
+test("REFRESH_REUSE_GRACE is at most 5m (CONTRACT §7)", () => {
+  expect(ok({ REFRESH_REUSE_GRACE: "5m" }).refreshReuseGraceMs).toBe(300_000);
+  for (const long of ["300001ms", "6m", "30d"]) {
+    expect(errors({ REFRESH_REUSE_GRACE: long })).toEqual(["REFRESH_REUSE_GRACE must not exceed 5m"]);
+  }
+});
+
+test("a SERVICE_KEYS secret with whitespace or a control character is refused, without echoing it", () => {
+  for (const bad of [
+    "auth:0123456789 abcdef",
+    "auth:0123456789\tabcdef",
+    "a:0123456789abcdef,b:01234567\u000189abcdef",
+  ]) {
+    const list = errors({ SERVICE_KEYS: bad });
+    expect(list).toEqual(["SERVICE_KEYS secrets must not contain whitespace or control characters"]);
+    expect(list.join()).not.toContain("0123456789");
+  }
+  // Spaces around an entry are still trimmed away, as before.
+  expect([...ok({ SERVICE_KEYS: " auth:0123456789abcdef " }).serviceKeys]).toEqual([["auth", "0123456789abcdef"]]);
+});
+
+test("RATE_LIMIT: the window is capped at 1h, the count at 1,000,000", () => {
+  expect(ok({ RATE_LIMIT: "5/1h" }).rateLimit).toEqual({ max: 5, windowMs: 3_600_000 });
+  for (const bad of ["20/61m", "20/30d", "1000001/1m"]) expect(errors({ RATE_LIMIT: bad }).length).toBe(1);
+});
+
+test("KEY_ROTATION_INTERVAL must be at least ACCESS_TOKEN_TTL + JWKS_MAX_AGE (2s is refused)", () => {
+  expect(errors({ KEY_ROTATION_INTERVAL: "2s" }).length).toBe(1);
+  expect(errors({ KEY_ROTATION_INTERVAL: "19m" })).toEqual([
+    "KEY_ROTATION_INTERVAL must be at least ACCESS_TOKEN_TTL + JWKS_MAX_AGE",
+  ]);
+  expect(ok({ KEY_ROTATION_INTERVAL: "20m" }).keyRotationIntervalMs).toBe(1_200_000);
+  expect(ok({ KEY_ROTATION_INTERVAL: "8s", JWKS_MAX_AGE: "1s", ACCESS_TOKEN_TTL: "3s" }).keyRotationIntervalMs).toBe(
+    8000,
+  );
+});
+
+test("TRUSTED_PROXIES: off by default, addresses and CIDR ranges of both families", () => {
+  expect(ok({}).trustedProxies).toEqual([]);
+  expect(ok({ TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.7,2001:db8::/32" }).trustedProxies).toEqual([
+    { address: "10.0.0.0", prefix: 8, family: "ipv4" },
+    { address: "192.0.2.7", prefix: 32, family: "ipv4" },
+    { address: "2001:db8::", prefix: 32, family: "ipv6" },
+  ]);
+  for (const bad of [
+    "10.0.0.0/33",
+    "::/129",
+    "10.0.0/8",
+    "proxy.internal",
+    "10.0.0.0/8/1",
+    "fe80::1%eth0",
+    "1.2.3.4/-1",
+  ]) {
+    expect(errors({ TRUSTED_PROXIES: bad }).length).toBe(1);
+  }
+});
+
+test("STORE_STATS_INTERVAL: the background store statistics run every 15s by default", () => {
+  expect(ok({}).timers.storeStatsMs).toBe(15_000);
+  expect(ok({ STORE_STATS_INTERVAL: "50ms" }).timers.storeStatsMs).toBe(50);
+});

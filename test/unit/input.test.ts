@@ -122,6 +122,12 @@ describe("checkClaims", () => {
   test.each(["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "typ"])("refuses the registered name %s", (name) =>
     refused(() => checkClaims({ ok: 1, [name]: "x" }), ""),
   );
+  test.each([
+    '{"__proto__":{"admin":true}}',
+    '{"constructor":{"prototype":{"admin":true}}}',
+    '{"prototype":1}',
+    '{"a":[{"b":{"__proto__":{}}}]}',
+  ])("refuses a prototype key at any depth: %s", (json) => refused(() => checkClaims(JSON.parse(json)), ""));
   test("2 KiB of JSON is the limit (bytes, not characters)", () => {
     const fits = { k: "x".repeat(2048 - '{"k":""}'.length) };
     expect(Buffer.byteLength(JSON.stringify(fits))).toBe(2048);

@@ -14,6 +14,9 @@ import { deriveSecrets, keyedHash } from "../../server/core/secrets";
 import { SecretKeyMismatch } from "../../server/core/signing-keys";
 import { openTestCore } from "../support/core";
 
+/** Another random secret (one repeated byte is refused at start). */
+const OTHER_SECRET_KEY = "30d276804b02bbe2b736af505a1fa6354908091f899dddf399479e8ad6f57612";
+
 const keyA = deriveSecrets(Buffer.alloc(32, 1));
 const keyB = deriveSecrets(Buffer.alloc(32, 2));
 const SID = "0193a5c2-7b1e-7c3a-9d2f-4e5b6a7c8d9e";
@@ -104,7 +107,7 @@ test("a core on the same file with another SECRET_KEY does not start, and the to
   const { openCore } = await import("../../server/open-core");
   const loaded = loadConfig({
     DATABASE_URL: `sqlite:${join(t.dir, "sessions.db")}`,
-    SECRET_KEY: "b".repeat(64),
+    SECRET_KEY: OTHER_SECRET_KEY,
     SERVICE_KEYS: "tests:0123456789abcdef",
     LOG_LEVEL: "silent",
   });
@@ -116,7 +119,7 @@ test("a core on the same file with another SECRET_KEY does not start, and the to
       SecretKeyMismatch,
     );
     // Under another key the token's tag does not verify: it names no session at all.
-    expect(readRefreshToken(deriveSecrets(Buffer.from("b".repeat(64), "hex")), pair.refresh_token)).toBeNull();
+    expect(readRefreshToken(deriveSecrets(Buffer.from(OTHER_SECRET_KEY, "hex")), pair.refresh_token)).toBeNull();
     expect((await t.core.sessions.validate(pair.refresh_token)).active).toBe(true);
   } finally {
     await t.close();
