@@ -2,6 +2,7 @@
 import { loadConfig } from "./config";
 import { startEvents } from "./events";
 import { createApp } from "./http/app";
+import { PeerAddresses } from "./http/client-source";
 import { type Serving, serve } from "./http/serve";
 import { startKeyRotation } from "./jobs/key-rotation";
 import { startPurgeSchedule } from "./jobs/purge";
@@ -49,8 +50,9 @@ const events = startEvents(core, logger, metrics, {
 
 let server: Serving | null = null;
 const probes = { events: () => events.status(), draining: () => server?.draining() ?? false };
-const app = createApp(core, { logger, metrics, probes });
-server = serve(app, { port: config.port, hostname: config.host, logger, metrics });
+const peers = new PeerAddresses();
+const app = createApp(core, { logger, metrics, probes, peers });
+server = serve(app, { port: config.port, hostname: config.host, logger, metrics, peers });
 logger.info(
   {
     port: server.port,

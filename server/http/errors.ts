@@ -26,5 +26,7 @@ export function errorResponse(code: ErrorCode, message: string, extraHeaders: Re
     ...extraHeaders,
   };
   if (code === "unavailable" && !headers["retry-after"]) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
+  // The client may still be sending the refused body: closing the connection saves reading it.
+  if (code === "payload_too_large") headers.connection = "close";
   return new Response(JSON.stringify({ error: code, message }), { status: HTTP_STATUS[code], headers });
 }

@@ -1,52 +1,62 @@
 /**
- * Brute-force protection (RATE_LIMIT, e.g. 20/1m). Only failures count: a source whose failed
- * credentials pass the limit within the window gets 429 instead of 401 for further failures,
- * while a request that presents a valid credential is always served — so an attacker sharing an
- * address with a user can never lock that user's session out.
+ * Brute-force protection (RATE_LIMIT, e.g. 20/1m). Only failed credentials count (invalid_grant,
+ * invalid_client). Once a source has failed `max` times within its window, every further request
+ * of it to a credential endpoint is refused with 429 *before* its credential is looked at, until
+ * the window ends: a guess past the limit is never checked, so a right guess is never served.
+ *
+ * The price: a legitimate client behind the same address (a NAT, a shared proxy not listed in
+ * TRUSTED_PROXIES) is refused too while an attacker keeps that address over the limit. The README
+ * says so.
+ *
+ * Memory is bounded: at most `maxSources` sources are remembered, least recently failed forgotten
+ * first. An attacker who controls more sources than that (more IPv4 addresses or IPv6 /64s) can make
+ * the limiter forget one of them early — each of those sources still gets at most `max` guesses
+ * per window before it is forgotten.
  */
 import type { RateLimit } from "../config";
 
-const SWEEP_EVERY = 1024;
+export const DEFAULT_MAX_SOURCES = 50_000;
+
+interface Window {
+  start: number;
+  failures: number;
+}
 
 export class FailureLimiter {
-  private readonly windows = new Map<string, { start: number; failures: number }>();
-  private calls = 0;
+  /** Map iteration order is insertion order: re-inserting on each failure keeps it least recently failed first. */
+  private readonly windows = new Map<string, Window>();
 
   constructor(
     private readonly limit: RateLimit,
     private readonly now: () => number = Date.now,
+    private readonly maxSources = DEFAULT_MAX_SOURCES,
   ) {}
 
-  /** Records one failure of `source`; returns seconds to wait when it is over the limit, else null. */
-  fail(source: string): number | null {
+  /** Seconds until `source` may try again when it is over the limit, else null. */
+  retryAfter(source: string): number | null {
+    const window = this.windows.get(source);
+    if (!window || window.failures < this.limit.max) return null;
+    const left = window.start + this.limit.windowMs - this.now();
+    if (left <= 0) {
+      this.windows.delete(source);
+      return null;
+    }
+    return Math.ceil(left / 1000);
+  }
+
+  /** Records one failed credential of `source`. */
+  fail(source: string): void {
     const now = this.now();
-    if (++this.calls % SWEEP_EVERY === 0) this.sweep(now);
     let window = this.windows.get(source);
-    if (!window || now - window.start >= this.limit.windowMs) {
-      window = { start: now, failures: 0 };
-      this.windows.set(source, window);
-    }
+    if (window) this.windows.delete(source);
+    if (!window || now - window.start >= this.limit.windowMs) window = { start: now, failures: 0 };
     window.failures++;
-    if (window.failures <= this.limit.max) return null;
-    return Math.max(1, Math.ceil((window.start + this.limit.windowMs - now) / 1000));
+    this.windows.set(source, window);
+    if (this.windows.size > this.maxSources) this.windows.delete(this.windows.keys().next().value!);
   }
 
-  /** Forgets windows that have ended, so memory stays bounded by the sources of one window. */
-  private sweep(now: number): void {
-    for (const [source, window] of this.windows) {
-      if (now - window.start >= this.limit.windowMs) this.windows.delete(source);
-    }
+  /** How many sources are remembered (for tests of the bound). */
+  get size(): number {
+    return this.windows.size;
   }
-}
-
-/**
- * The source of a request: the client address the caller reports (the `ip` of a refresh body,
- * then the first X-Forwarded-For hop) before the socket's own, which behind a gateway is the gateway.
- */
-export function sourceOf(request: Request, body: unknown, socketAddress: string | undefined): string {
-  const reported = body && typeof body === "object" ? (body as { ip?: unknown }).ip : undefined;
-  if (typeof reported === "string" && reported.length <= 64) return reported;
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  if (forwarded && forwarded.length <= 64) return forwarded;
-  return socketAddress ?? "unknown";
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type Config, loadConfig } from "../../server/config";
 import type { Clock, SigningKeyRow } from "../../server/core/ports";
 import { createApp } from "../../server/http/app";
+import { PeerAddresses } from "../../server/http/client-source";
 import { createLogger } from "../../server/logger";
 import { type Core, openCore } from "../../server/open-core";
 
@@ -93,11 +94,13 @@ export async function openTestCore(env: Record<string, string> = {}, clock = new
 /** The HTTP app over a test core, driven with app.handle (no port). */
 export async function openTestApp(env: Record<string, string> = {}, clock = new FakeClock()) {
   const testCore = await openTestCore(env, clock);
-  const app = createApp(testCore.core, { logger: createLogger("silent") });
+  // app.handle has no socket: a test names the peer address of a request with `remote`.
+  const peers = new PeerAddresses();
+  const app = createApp(testCore.core, { logger: createLogger("silent"), peers });
   const call = (
     method: string,
     path: string,
-    init: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+    init: { body?: unknown; rawBody?: string; headers?: Record<string, string>; remote?: string } = {},
   ) => {
     const headers: Record<string, string> = { ...init.headers };
     let body: string | undefined = init.rawBody;
@@ -105,9 +108,11 @@ export async function openTestApp(env: Record<string, string> = {}, clock = new 
       body = JSON.stringify(init.body);
       headers["content-type"] ??= "application/json";
     }
-    return app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+    const request = new Request(`http://localhost${path}`, { method, headers, body });
+    peers.set(request, init.remote);
+    return app.handle(request);
   };
-  return { ...testCore, app, call };
+  return { ...testCore, app, peers, call };
 }
 
 export const serviceAuth = { authorization: `Bearer ${SERVICE_KEY}` };
