@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SERVICE_KEY, TempDirs } from "../support/core";
-import { waitFor } from "../support/nats";
 import { chunk, rawRequest } from "../support/raw-http";
 import { type RunningServer, ServerPool } from "../support/server";
+import { waitFor } from "../support/wait";
 
 const pool = new ServerPool();
 const dirs = new TempDirs();
