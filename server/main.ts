@@ -6,6 +6,7 @@ import { PeerAddresses } from "./http/client-source";
 import { type Serving, serve } from "./http/serve";
 import { startKeyRotation } from "./jobs/key-rotation";
 import { startPurgeSchedule } from "./jobs/purge";
+import { startStoreStats, statsSourceFor } from "./jobs/store-stats";
 import { createLogger, flushLogs } from "./logger";
 import { Metrics } from "./metrics";
 import { createObserver } from "./observer";
@@ -40,7 +41,12 @@ const stopPurge =
     ? () => {}
     : startPurgeSchedule(core, { afterMs: config.purgeAfterMs, everyMs: config.timers.purgeEveryMs }, logger);
 
-metrics.watchStore(core.store.admin);
+const stopStoreStats = startStoreStats(
+  statsSourceFor(config, core.store.admin),
+  metrics,
+  config.timers.storeStatsMs,
+  logger,
+);
 const events = startEvents(core, logger, metrics, {
   pollMs: config.timers.relayPollMs,
   leaseTtlMs: config.timers.relayLeaseMs,
@@ -72,6 +78,7 @@ async function shutdown(signal: string) {
   stopKeyRotation();
   stopPurge();
   await server?.drain();
+  await stopStoreStats();
   await events.stop();
   await core.close();
   logger.info("stopped");

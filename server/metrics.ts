@@ -3,7 +3,7 @@
  * with ids; no user or session id is ever a label.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { StoreAdmin } from "./core/ports";
+import type { StoreStats } from "./core/ports";
 
 export class Metrics {
   readonly registry = new Registry();
@@ -80,36 +80,42 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Store-derived gauges, read when Prometheus scrapes. */
-  watchStore(store: StoreAdmin): void {
-    // One store read per scrape serves all three gauges.
-    let cached = { at: 0, value: Promise.resolve(null as unknown) as ReturnType<StoreAdmin["stats"]> };
-    const stats = () => {
-      if (Date.now() - cached.at > 1_000) cached = { at: Date.now(), value: store.stats(Date.now()) };
-      return cached.value;
-    };
+  /** The last store statistics (server/jobs/store-stats.ts), or null before the first pass. */
+  private storeStats: StoreStats | null = null;
+
+  /**
+   * Shows the result of a background statistics pass. The store gauges appear with the first one;
+   * a scrape reads these numbers and never asks the store (O(1) per scrape).
+   */
+  showStoreStats(stats: StoreStats): void {
+    if (!this.storeStats) this.registerStoreGauges();
+    this.storeStats = stats;
+  }
+
+  private registerStoreGauges(): void {
+    const last = () => this.storeStats!;
     new Gauge({
       name: "sessions_active",
-      help: "Active sessions",
+      help: "Active sessions (computed in the background every STORE_STATS_INTERVAL)",
       registers: [this.registry],
-      async collect() {
-        this.set((await stats()).sessions.active);
+      collect() {
+        this.set(last().sessions.active);
       },
     });
     new Gauge({
       name: "outbox_pending_events",
-      help: "Events written but not yet relayed to NATS",
+      help: "Events written but not yet relayed to NATS (computed in the background every STORE_STATS_INTERVAL)",
       registers: [this.registry],
-      async collect() {
-        this.set((await stats()).events.pending);
+      collect() {
+        this.set(last().events.pending);
       },
     });
     new Gauge({
       name: "outbox_oldest_pending_age_seconds",
-      help: "Age of the oldest event not yet relayed (0 when none)",
+      help: "Age of the oldest event not yet relayed (0 when none), as of the last background pass",
       registers: [this.registry],
-      async collect() {
-        const oldest = (await stats()).events.oldestPendingCreatedAt;
+      collect() {
+        const oldest = last().events.oldestPendingCreatedAt;
         this.set(oldest === null ? 0 : (Date.now() - oldest) / 1000);
       },
     });

@@ -3,6 +3,7 @@ import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
 import { client, type Pair, ServerPool } from "../support/server";
+import { waitFor } from "../support/wait";
 
 const pool = new ServerPool();
 const dir = tempDir();
@@ -18,7 +19,12 @@ function metric(text: string, sample: string): number {
 }
 
 test("refresh outcomes, created and revoked by reason, outbox backlog, and the matching log lines", async () => {
-  const server = await pool.start(dir, { REFRESH_REUSE_GRACE: "1s", SESSION_IDLE_TIMEOUT: "2s" });
+  // The store gauges come from a background pass: a short interval, and the test waits for it.
+  const server = await pool.start(dir, {
+    REFRESH_REUSE_GRACE: "1s",
+    SESSION_IDLE_TIMEOUT: "2s",
+    STORE_STATS_INTERVAL: "100ms",
+  });
   const api = client(server.url);
   const open = async (user: string) => (await (await api.create({ user_id: user })).json()) as Pair;
 
@@ -34,7 +40,11 @@ test("refresh outcomes, created and revoked by reason, outbox backlog, and the m
   await Bun.sleep(2_100);
   expect((await api.refresh(c.refresh_token)).status).toBe(401); // expired (idle)
 
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await waitFor("the background store statistics after the last change", async () => {
+    const scraped = await (await fetch(`${server.url}/metrics`)).text();
+    const settled = metric(scraped, "outbox_pending_events") === 5 && scraped.includes("\nsessions_active 0");
+    return settled ? scraped : null;
+  });
   expect(metric(text, 'session_refresh_total{outcome="rotated"}')).toBe(1);
   expect(metric(text, 'session_refresh_total{outcome="grace_replay"}')).toBe(1);
   expect(metric(text, 'session_refresh_total{outcome="invalid"}')).toBe(1);

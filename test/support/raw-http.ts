@@ -27,30 +27,45 @@ export function parseResponse(text: string, ms: number): RawResponse {
 /** One chunk of a chunked body. */
 export const chunk = (data: string) => `${Buffer.byteLength(data).toString(16)}\r\n${data}\r\n`;
 
+export interface Pacing {
+  /** Bytes written at a time (default 16 KiB). */
+  pieceBytes?: number;
+  /** How long to wait for an answer before writing the next piece (default 10 ms). */
+  pauseMs?: number;
+}
+
 /**
- * Writes `head` (and then `body`, if given, in pieces of at most 64 KiB while the socket accepts
- * them) and reads until the server closes or `timeoutMs`. A server that answers early and closes
- * may cut the upload short: that is fine, the answer is what counts.
+ * Writes `head`, then `body` in pieces (16 KiB), each only after a pause (10 ms) without an answer, and
+ * stops writing once an answer begins; reads until the server closes or `timeoutMs`. A server that
+ * answers early and closes cuts the upload short: the answer is what counts. Pacing keeps the test
+ * honest about that answer: bytes still unread in the server's socket when it closes make the
+ * kernel reset the connection, and the reset drops an answer the client has not read yet.
  */
 export function rawRequest(
   port: number,
   head: string,
   body: Uint8Array | string = "",
   timeoutMs = 10_000,
+  { pieceBytes = 16_384, pauseMs = 10 }: Pacing = {},
 ): Promise<RawResponse> {
   return new Promise((resolve) => {
     const started = performance.now();
     let firstByte = 0;
     let text = "";
+    let answered: () => void = () => {};
     const socket = connect(port, "127.0.0.1");
     const finish = () => {
       clearTimeout(timer);
       socket.destroy();
+      answered();
       resolve(parseResponse(text, (firstByte || performance.now()) - started));
     };
     const timer = setTimeout(finish, timeoutMs);
     socket.on("data", (data) => {
-      if (!firstByte) firstByte = performance.now();
+      if (!firstByte) {
+        firstByte = performance.now();
+        answered();
+      }
       text += data.toString("latin1");
     });
     socket.on("error", () => {});
@@ -58,8 +73,13 @@ export function rawRequest(
     socket.on("connect", async () => {
       socket.write(head);
       const bytes = typeof body === "string" ? Buffer.from(body, "latin1") : body;
-      for (let offset = 0; offset < bytes.length && !socket.destroyed && !firstByte; offset += 65_536) {
-        if (!socket.write(bytes.subarray(offset, offset + 65_536)))
+      for (let offset = 0; offset < bytes.length; offset += pieceBytes) {
+        await new Promise<void>((resolve) => {
+          answered = resolve;
+          setTimeout(resolve, pauseMs);
+        });
+        if (firstByte || socket.destroyed) break;
+        if (!socket.write(bytes.subarray(offset, offset + pieceBytes)))
           await new Promise((r) => {
             socket.once("drain", r);
             socket.once("close", r);
