@@ -66,7 +66,7 @@ test("an untouched session beside them still refreshes, with its own claims", as
 
 test("a planted signing-key row is never published, signed with, nor trusted to verify", async () => {
   const victim = await core.sessions.create({ userId: "victim" });
-  const genuine = decodeProtectedHeader(victim.access_token).kid;
+  const genuine = decodeProtectedHeader(victim.access_token).kid!;
   const { publicKey, privateKey } = await generateKeyPair("EdDSA", { extractable: true });
   const jwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(jwk);
