@@ -43,6 +43,8 @@ export class KeySet {
   private keys = new Map<string, VerificationKey>();
   private fetching: Promise<void> | null = null;
   private fetchStartedAt = Number.NEGATIVE_INFINITY;
+  /** Start of the last fetch made for unknown kids: the 5 s spacing counts from it, not from scheduled refreshes. */
+  private unknownKidFetchStartedAt = Number.NEGATIVE_INFINITY;
   /** Start time of the last fetch that succeeded. */
   private lastGoodFetchStartedAt = Number.NEGATIVE_INFINITY;
   private unknownKidFetch: Promise<void> | null = null;
@@ -87,7 +89,10 @@ export class KeySet {
   /**
    * The key for a `kid` we do not have: waits for a fetch that starts after this miss (joining
    * one in flight or scheduled), so 1,000 concurrent misses make one request and a key published
-   * a moment ago is found; undefined if the fresh set does not have it either.
+   * a moment ago is found; undefined if the fresh set does not have it either. Such fetches are
+   * at least 5 s apart: a miss within 5 s of the last one waits for the next (scheduled refreshes
+   * do not count), so no flood of made-up kids makes more than one request per 5 s, and none of
+   * them can make a key rotated in a moment later look unknown.
    */
   async unknownKid(kid: string): Promise<VerificationKey | undefined> {
     const missAt = performance.now();
@@ -104,13 +109,15 @@ export class KeySet {
   }
 
   private async fetchForUnknownKids(): Promise<void> {
-    const wait = this.fetchStartedAt + UNKNOWN_KID_SPACING_MS - performance.now();
-    if (wait > 0) await this.spacingTimer.sleep(wait);
+    const wait = this.unknownKidFetchStartedAt + UNKNOWN_KID_SPACING_MS - performance.now();
+    // Always through a timer, also at 0: the caller stores this promise only after the first await.
+    await this.spacingTimer.sleep(Math.max(0, wait));
     if (this.fetching) await this.fetching;
     // Misses from now on need a fetch that starts after them, not this one.
     this.unknownKidFetch = null;
     // A scheduled refresh may have answered these misses while they waited.
     if (this.closed || this.lastGoodFetchStartedAt >= this.unknownKidEarliestMiss) return;
+    this.unknownKidFetchStartedAt = performance.now();
     await this.refresh();
   }
 

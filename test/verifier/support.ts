@@ -121,7 +121,7 @@ export async function waitForRefusal(
 
 // ---- a JWKS endpoint and signing keys of the test's own ----
 
-export type Alg = "EdDSA" | "ES256" | "RS256";
+export type Alg = "EdDSA" | "ES256" | "RS256" | "PS256";
 
 export interface TestKey {
   kid: string;
@@ -180,3 +180,18 @@ export function jwksServer(initial: { keys: unknown[]; cacheControl?: string | n
 }
 
 export { type RunningNats, type RunningServer, waitFor };
+
+/** Forwards every request to `target` and counts them (to see how often a verifier fetched the real JWKS). */
+export function countingProxy(target: string) {
+  const state = { requests: 0 };
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch() {
+      state.requests++;
+      const upstream = await fetch(target);
+      return new Response(await upstream.text(), { status: upstream.status, headers: upstream.headers });
+    },
+  });
+  return { state, url: `http://127.0.0.1:${server.port}/.well-known/jwks.json`, stop: () => server.stop(true) };
+}
