@@ -1,7 +1,7 @@
 /**
  * The verification keys: the JWKS fetched at start and again when its Cache-Control max-age runs
- * out, or when a token names a `kid` we do not know (at most one fetch per 5 s, every miss waiting
- * for the same fetch). A failing endpoint never costs the keys we have: the last good set stays.
+ * out, or when a token names a `kid` we do not know (at most one such fetch per 5 s, concurrent
+ * misses sharing it). A failing endpoint never costs the keys we have: the last good set stays.
  */
 import { type CryptoKey, importJWK, type JWK } from "jose";
 import { maxAgeSeconds } from "./cache-control.js";
@@ -42,13 +42,10 @@ function publicJwk(entry: Record<string, unknown>): { alg: Algorithm; jwk: JWK }
 export class KeySet {
   private keys = new Map<string, VerificationKey>();
   private fetching: Promise<void> | null = null;
-  private fetchStartedAt = Number.NEGATIVE_INFINITY;
   /** Start of the last fetch made for unknown kids: the 5 s spacing counts from it, not from scheduled refreshes. */
   private unknownKidFetchStartedAt = Number.NEGATIVE_INFINITY;
-  /** Start time of the last fetch that succeeded. */
-  private lastGoodFetchStartedAt = Number.NEGATIVE_INFINITY;
   private unknownKidFetch: Promise<void> | null = null;
-  private unknownKidEarliestMiss = 0;
+  private trailingFetchScheduled = false;
   private failures = 0;
   private closed = false;
   private readonly abort = new AbortController();
@@ -87,49 +84,51 @@ export class KeySet {
   }
 
   /**
-   * The key for a `kid` we do not have: waits for a fetch that starts after this miss (joining
-   * one in flight or scheduled), so 1,000 concurrent misses make one request and a key published
-   * a moment ago is found; undefined if the fresh set does not have it either. Such fetches are
-   * at least 5 s apart: a miss within 5 s of the last one waits for the next (scheduled refreshes
-   * do not count), so no flood of made-up kids makes more than one request per 5 s, and none of
-   * them can make a key rotated in a moment later look unknown.
+   * The key for a `kid` we do not have. A fetch for unknown kids is made at most once per 5 s and
+   * every miss meanwhile shares it, so 1,000 concurrent misses make one request. A miss within
+   * 5 s after that fetch is answered at once from the keys we have (a flood of made-up kids costs
+   * nothing), and one more fetch follows when the 5 s are over, so a key published in between is
+   * known within 5 s. Scheduled refreshes (max-age) do not count against the 5 s.
    */
   async unknownKid(kid: string): Promise<VerificationKey | undefined> {
-    const missAt = performance.now();
     if (this.closed) return undefined;
-    if (this.fetching && this.fetchStartedAt >= missAt) await this.fetching;
-    else {
-      if (!this.unknownKidFetch) {
-        this.unknownKidEarliestMiss = missAt;
-        this.unknownKidFetch = this.fetchForUnknownKids();
+    if (!this.unknownKidFetch) {
+      if (performance.now() - this.unknownKidFetchStartedAt < UNKNOWN_KID_SPACING_MS) {
+        this.scheduleTrailingFetch();
+        return undefined;
       }
-      await this.unknownKidFetch;
+      this.unknownKidFetch = this.fetchForUnknownKids();
     }
+    await this.unknownKidFetch;
     return this.keys.get(kid);
   }
 
   private async fetchForUnknownKids(): Promise<void> {
-    const wait = this.unknownKidFetchStartedAt + UNKNOWN_KID_SPACING_MS - performance.now();
-    // Always through a timer, also at 0: the caller stores this promise only after the first await.
-    await this.spacingTimer.sleep(Math.max(0, wait));
-    if (this.fetching) await this.fetching;
-    // Misses from now on need a fetch that starts after them, not this one.
-    this.unknownKidFetch = null;
-    // A scheduled refresh may have answered these misses while they waited.
-    if (this.closed || this.lastGoodFetchStartedAt >= this.unknownKidEarliestMiss) return;
     this.unknownKidFetchStartedAt = performance.now();
-    await this.refresh();
+    try {
+      await this.refresh();
+    } finally {
+      // After the first await, so always after the caller stored this promise.
+      this.unknownKidFetch = null;
+    }
+  }
+
+  private scheduleTrailingFetch(): void {
+    if (this.trailingFetchScheduled) return;
+    this.trailingFetchScheduled = true;
+    const wait = this.unknownKidFetchStartedAt + UNKNOWN_KID_SPACING_MS - performance.now();
+    void this.spacingTimer.sleep(Math.max(0, wait)).then((elapsed) => {
+      this.trailingFetchScheduled = false;
+      if (elapsed && !this.closed && !this.unknownKidFetch) this.unknownKidFetch = this.fetchForUnknownKids();
+    });
   }
 
   private refresh(): Promise<void> {
     if (this.fetching) return this.fetching;
     this.refreshTimer.cancel();
-    this.fetchStartedAt = performance.now();
-    const startedAt = this.fetchStartedAt;
     this.fetching = this.fetchOnce()
       .then((maxAgeS) => {
         this.failures = 0;
-        this.lastGoodFetchStartedAt = startedAt;
         this.scheduleRefresh(maxAgeS * 1000);
       })
       .catch((error: unknown) => {

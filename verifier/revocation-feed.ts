@@ -198,7 +198,8 @@ export class RevocationFeed {
     const { nc, jsm } = this;
     if (!nc || !jsm || nc.isClosed() || this.closed) return;
     this.dropConsumer();
-    if (this.feedState !== "disconnected") this.toState("catching_up");
+    // Connected again, not yet caught up: `live` only once the new consumer has nothing pending.
+    this.toState("catching_up");
     const info = await jsm.streams.info(this.nats.stream);
     const sameStream = this.streamCreated === null || this.streamCreated === info.created;
     const start: Partial<ConsumerConfig> =

@@ -5,6 +5,8 @@
  * SQLite, a real nats-server, sessionctl as a process on the server's store.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Elysia } from "elysia";
+import { sessionAuth } from "../../verifier/elysia.ts";
 import type { Verifier } from "../../verifier/index.ts";
 import { sessionctl } from "../cli/support";
 import type { Pair } from "../support/server";
@@ -23,7 +25,7 @@ beforeAll(async () => {
   await waitFor("consumer session-service", () => stack.natsTest.jsm.consumers.info("USERS", "session-service"));
   fleet = await Promise.all([1, 2, 3].map(() => verifiers.start(stack.options())));
   for (const verifier of fleet) expect(verifier.status().revocations).toBe("live");
-});
+}, 60_000);
 afterAll(async () => {
   await verifiers.closeAll();
   await stack.stop();
@@ -57,7 +59,7 @@ describe("each revocation path reaches all three verifiers", () => {
     expect((await stack.api.logout(one!.access_token, one!.session_id)).status).toBe(204);
     await refusedEverywhere([one!]);
     await stillAccepted([other!]);
-  });
+  }, 30_000);
 
   test("DELETE /session/all", async () => {
     const pairs = [
@@ -71,7 +73,7 @@ describe("each revocation path reaches all three verifiers", () => {
     expect(await res.json()).toEqual({ revoked: 3 });
     await refusedEverywhere(pairs);
     await stillAccepted([bystander]);
-  });
+  }, 30_000);
 
   test("DELETE /session/all?keep_current=true: all but the caller's session", async () => {
     const [current, ...others] = [
@@ -84,14 +86,14 @@ describe("each revocation path reaches all three verifiers", () => {
     expect(await res.json()).toEqual({ revoked: 2 });
     await refusedEverywhere(others);
     await stillAccepted([current!]);
-  });
+  }, 30_000);
 
   test("POST /session/revoke with the refresh token", async () => {
     const pair = await openSession(stack, "u-revoke");
     await acceptedEverywhere([pair]);
     expect((await stack.api.revoke(pair.refresh_token)).status).toBe(200);
     await refusedEverywhere([pair]);
-  });
+  }, 30_000);
 
   test("refresh-token reuse detection", async () => {
     const first = await openSession(stack, "u-reuse");
@@ -101,7 +103,7 @@ describe("each revocation path reaches all three verifiers", () => {
     // The first token is older than the last rotation: reuse, whatever the grace window.
     expect((await stack.api.refresh(first.refresh_token)).status).toBe(401);
     await refusedEverywhere([first, second, third]); // every access token of the session
-  });
+  }, 30_000);
 
   test("session-limit eviction (MAX_SESSIONS_PER_USER=3)", async () => {
     const pairs: Pair[] = [];
@@ -110,7 +112,7 @@ describe("each revocation path reaches all three verifiers", () => {
     const fourth = await openSession(stack, "u-limit");
     await refusedEverywhere([pairs[0]!]); // the least recently used one
     await stillAccepted([pairs[1]!, pairs[2]!, fourth]);
-  });
+  }, 30_000);
 
   test("user.deleted published to stream USERS", async () => {
     const pairs = [await openSession(stack, "u-deleted"), await openSession(stack, "u-deleted")];
@@ -119,7 +121,7 @@ describe("each revocation path reaches all three verifiers", () => {
     await stack.natsTest.publish("user.deleted", { user_id: "u-deleted" }, crypto.randomUUID());
     await refusedEverywhere(pairs);
     await stillAccepted([bystander]);
-  });
+  }, 30_000);
 
   test("sessionctl revoke SESSION_ID and --user, run as a process on the server's store", async () => {
     const one = await openSession(stack, "u-ctl");
@@ -130,7 +132,7 @@ describe("each revocation path reaches all three verifiers", () => {
     const byUser = await sessionctl(stack.dir, ["revoke", "--user", "u-ctl-user"]);
     expect(byUser.code).toBe(0);
     await refusedEverywhere([one, ...userPairs]);
-  });
+  }, 30_000);
 });
 
 test("three verifiers, 50 logouts: each session is refused at all three", async () => {
@@ -140,7 +142,7 @@ test("three verifiers, 50 logouts: each session is refused at all three", async 
   expect(answers.map((res) => res.status)).toEqual(pairs.map(() => 204));
   await refusedEverywhere(pairs);
   for (const verifier of fleet) expect(verifier.status().tracked).toBeGreaterThanOrEqual(revoked.length);
-});
+}, 30_000);
 
 test("a verifier started after all of it replays the stream and refuses every revoked session", async () => {
   const late = await verifiers.start(stack.options());
@@ -149,4 +151,19 @@ test("a verifier started after all of it replays the stream and refuses every re
   for (const pair of revoked) await expectRefused(late, pair.access_token, "session_revoked");
   for (const pair of kept) expect((await late.verify(pair.access_token)).sid).toBe(pair.session_id);
   expect(revoked.length).toBeGreaterThan(60);
-});
+}, 30_000);
+
+test("a resource service on Elysia with sessionAuth answers 401 invalid_token right after a logout", async () => {
+  const app = new Elysia().use(sessionAuth(fleet[0]!)).get("/orders", ({ session }) => ({ owner: session.sub }));
+  const pair = await openSession(stack, "elysia-user");
+  const get = () =>
+    app.handle(new Request("http://localhost/orders", { headers: { authorization: `Bearer ${pair.access_token}` } }));
+  expect(await (await get()).json()).toEqual({ owner: "elysia-user" });
+  expect((await stack.api.logout(pair.access_token, pair.session_id)).status).toBe(204);
+  const refused = await waitFor("401 from the service", async () => {
+    const res = await get();
+    return res.status === 401 ? res : null;
+  });
+  expect(refused.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+  expect(await refused.json()).toMatchObject({ error: "invalid_token" });
+}, 30_000);

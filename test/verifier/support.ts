@@ -195,3 +195,42 @@ export function countingProxy(target: string) {
   });
   return { state, url: `http://127.0.0.1:${server.port}/.well-known/jwks.json`, stop: () => server.stop(true) };
 }
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `targetPort` that the test can cut (every connection
+ * dropped, nothing listening) and restore on the same port: a network outage for whoever connects
+ * through it, while everyone else still reaches the target.
+ */
+export async function tcpProxy(targetPort: number) {
+  const { createConnection, createServer } = await import("node:net");
+  const port = await (await import("../support/server")).freePort();
+  const sockets = new Set<import("node:net").Socket>();
+  let server: import("node:net").Server | null = null;
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const listening = createServer((client) => {
+        const upstream = createConnection({ host: "127.0.0.1", port: targetPort });
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on("close", () => sockets.delete(socket));
+          socket.on("error", () => {});
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.on("close", () => upstream.destroy());
+        upstream.on("close", () => client.destroy());
+      });
+      listening.once("error", reject);
+      listening.listen(port, "127.0.0.1", () => resolve());
+      server = listening;
+    });
+  const cut = async () => {
+    const closing = server;
+    server = null;
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+    if (closing) await new Promise<void>((resolve) => closing.close(() => resolve()));
+  };
+  await start();
+  return { url: `nats://127.0.0.1:${port}`, cut, restore: start, stop: cut };
+}
