@@ -2,6 +2,7 @@
 import type { LoadResult } from "./load";
 import type { RelayFigures } from "./relay";
 import type { StoreKey } from "./stores";
+import type { VerifierFigures } from "./verifier";
 import type { WorkloadName } from "./workloads";
 
 export interface WorkloadFigure extends LoadResult {
@@ -75,5 +76,7 @@ export interface Results {
   scale: ScaleRun | null;
   quiet: QuietRun | null;
   relay: RelayFigures | null;
+  /** The verifier library (issue 13); absent in results written before it existed. */
+  verifier?: VerifierFigures | null;
   notes: string[];
 }

@@ -61,7 +61,6 @@ export class RevocationFeed {
   /** The stream sequence of the last delivery applied: where a new consumer starts. */
   private lastStreamSeq = 0;
   private streamCreated: string | null = null;
-  private readonly startTime: Date;
   private lastHeardAt = performance.now();
   private outageSince: number | null = performance.now();
   private resubscribing = false;
@@ -77,12 +76,11 @@ export class RevocationFeed {
   constructor(
     private readonly nats: NonNullable<Settings["nats"]>,
     private readonly heartbeatMs: number,
-    lookbackSeconds: number,
+    private readonly lookbackSeconds: number,
     private readonly apply: (streamSeq: number, data: Uint8Array) => void,
     private readonly onEvent: (event: VerifierEvent) => void,
-    now: number,
+    private readonly now: () => number,
   ) {
-    this.startTime = new Date(now - lookbackSeconds * 1000);
     // Three heartbeats without a word from a consumer that should be talking: it is gone or stuck.
     this.monitor = setInterval(() => {
       if (this.consumerReady && this.feedState !== "disconnected" && this.silentForMs() > 3 * this.heartbeatMs) {
@@ -205,8 +203,12 @@ export class RevocationFeed {
     const start: Partial<ConsumerConfig> =
       this.lastStreamSeq > 0 && sameStream && info.state.last_seq >= this.lastStreamSeq
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastStreamSeq + 1 }
-        : // First start, or the stream was recreated under the same name: read the lookback again.
-          { deliver_policy: DeliverPolicy.StartTime, opt_start_time: this.startTime.toISOString() };
+        : // First start, or the stream was recreated under the same name: read the lookback (from now:
+          // older revocations concern tokens that have expired anyway).
+          {
+            deliver_policy: DeliverPolicy.StartTime,
+            opt_start_time: new Date(this.now() - this.lookbackSeconds * 1000).toISOString(),
+          };
     this.streamCreated = info.created;
 
     const generation = ++this.generation;

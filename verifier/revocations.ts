@@ -18,7 +18,7 @@ export class Revocations {
           settings.lookbackSeconds,
           (seq, data) => this.apply(seq, data),
           settings.onEvent,
-          settings.now(),
+          settings.now,
         )
       : null;
   }
