@@ -124,6 +124,7 @@ describe("not a token at all", () => {
     const before = proxy.state.requests;
     await expectRefused(verifier, huge, "invalid_token");
     await expectRefused(verifier, "x".repeat(1 << 20), "invalid_token");
+    expect(proxy.state.requests).toBe(before);
     // The same header with a normal payload does make the verifier look for the kid: the control.
     await expectRefused(
       verifier,

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { createPrivateKey, generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import { base64url, SignJWT } from "jose";
-import type { VerifierEvent } from "../../verifier/index.ts";
+import { createVerifier, type VerifierEvent } from "../../verifier/index.ts";
 import { freePort } from "../support/server";
 import { claims, expectRefused, jwksServer, makeKey, sign, type TestKey, Verifiers, waitFor } from "./support";
 
@@ -113,6 +113,23 @@ describe("algorithms", () => {
     await verifier.verify(await sign(ed));
     await verifier.verify(await sign(es));
   }, 30_000);
+});
+
+describe("options", () => {
+  test("bad options are refused at once, every problem named", async () => {
+    const bad = createVerifier({
+      jwksUrl: "ftp://keys",
+      issuer: "",
+      audience: [],
+      nats: { servers: "" },
+      clockToleranceSeconds: -1,
+      failClosedAfterMs: Number.NaN,
+    });
+    await expect(bad).rejects.toThrow(TypeError);
+    const message = await bad.catch((error: Error) => error.message);
+    for (const name of ["jwksUrl", "issuer", "audience", "nats.servers", "clockToleranceSeconds", "failClosedAfterMs"])
+      expect(message).toContain(name);
+  });
 });
 
 describe("refetching", () => {
