@@ -252,7 +252,7 @@ describe("a failing JWKS endpoint", () => {
     const started = performance.now();
     const verifier = await verifiers.start({ jwksUrl: jwks.url });
     const tookMs = performance.now() - started;
-    expect(tookMs).toBeLessThan(11_000);
+    expect(tookMs).toBeLessThan(12_000); // 10 s, and a slow machine's timer
     expect(tookMs).toBeGreaterThan(9_000); // it did wait for the keys that long
     expect(verifier.status().keys).toBe(0);
     const token = await sign(key);
