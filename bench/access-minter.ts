@@ -3,8 +3,9 @@
  * its store and decrypted with the test SECRET_KEY), through the service's AccessTokens, so
  * `/session/me` accepts them exactly as tokens it issued itself.
  */
+
+import { decodeSecretKey } from "../server/config";
 import { AccessTokens } from "../server/core/access-tokens";
-import { decodeSecretKey } from "../server/core/config";
 import { type SessionRow, systemClock } from "../server/core/ports";
 import { deriveSecrets } from "../server/core/secrets";
 import { KeyRing } from "../server/core/signing-keys";
@@ -17,8 +18,8 @@ const ACCESS_TTL_MS = 15 * 60_000;
 export async function signAccessTokens(target: StoreTarget, rows: SessionRow[]): Promise<string[]> {
   const store = await target.open();
   try {
-    const kek = deriveSecrets(decodeSecretKey(SECRET_KEY)!).keyEncryptionKey;
-    const keys = new KeyRing(store, kek, settings.jwtAlg, ACCESS_TTL_MS, systemClock);
+    const secrets = deriveSecrets(decodeSecretKey(SECRET_KEY)!);
+    const keys = new KeyRing(store.signingKeys, secrets, settings.jwtAlg, ACCESS_TTL_MS, systemClock);
     await keys.open();
     const tokens = new AccessTokens(keys, { issuer: "session-service", audience: "api", ttlMs: ACCESS_TTL_MS });
     const now = Date.now();

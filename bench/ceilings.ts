@@ -5,12 +5,11 @@
  * The HTTP floor is measured over the network instead (see floor.ts).
  */
 import { jwtVerify } from "jose";
+import { decodeSecretKey } from "../server/config";
 import { AccessTokens } from "../server/core/access-tokens";
-import { decodeSecretKey } from "../server/core/config";
-import { eventFactory } from "../server/core/events";
 import { systemClock } from "../server/core/ports";
-import { hashSecret, mintRefreshToken } from "../server/core/refresh-tokens";
-import { deriveSecrets } from "../server/core/secrets";
+import { mintRefreshToken } from "../server/core/refresh-tokens";
+import { deriveSecrets, keyedHash } from "../server/core/secrets";
 import { KeyRing } from "../server/core/signing-keys";
 import { SECRET_KEY } from "../test/support/core";
 import { newSession, seedSessions } from "./seed";
@@ -39,19 +38,19 @@ async function rate(seconds: number, op: () => unknown | Promise<unknown>): Prom
   return until(seconds * 1000);
 }
 
-/** hashSecret (HMAC-SHA256 keyed with the token hash key) over distinct 256-bit tokens. */
+/** keyedHash (HMAC-SHA256 keyed with the token hash key) over distinct refresh tokens. */
 export async function hashRate(seconds: number): Promise<number> {
-  const tokens = Array.from({ length: 4096 }, mintRefreshToken);
+  const tokens = Array.from({ length: 4096 }, () => mintRefreshToken(secrets, Bun.randomUUIDv7(), false));
   let i = 0;
-  return rate(seconds, () => hashSecret(secrets.tokenHashKey, tokens[i++ & 4095]));
+  return rate(seconds, () => keyedHash(secrets.tokenHashKey, tokens[i++ & 4095]));
 }
 
 /** AccessTokens.issue and .verify with the configured algorithm, on a key ring in `target`'s store. */
 export async function jwtRates(target: StoreTarget, seconds: number): Promise<{ sign: number; verify: number }> {
   const store = await target.open();
   try {
-    const keys = new KeyRing(store, secrets.keyEncryptionKey, settings.jwtAlg, 900_000, systemClock);
-    await keys.open();
+    const keys = new KeyRing(store.signingKeys, secrets, settings.jwtAlg, 900_000, systemClock);
+    await keys.open({ leases: store.leases });
     const tokens = new AccessTokens(keys, { issuer: "session-service", audience: "api", ttlMs: 900_000 });
     const row = newSession("ceiling-user", Date.now()).row;
     const sign = await rate(seconds, () => tokens.issue(row, Date.now()));
@@ -78,26 +77,22 @@ export async function casRate(target: StoreTarget, seconds: number, concurrency:
   const writer = target.writer();
   const seeded = await seedSessions(writer, SESSIONS, (i) => `cas-${i}`, true);
   await writer.close();
-  const current = seeded.map((s) => s.row.refreshTokenHash);
+  const current = seeded.map((s) => s.row);
   const store = await target.open();
-  const events = eventFactory(() => Bun.randomUUIDv7());
   const rotate = async (i: number) => {
     const newHash = crypto.randomUUID();
     const now = Date.now();
-    const result = await store.rotate(
-      {
-        presentedHash: current[i],
-        newHash,
-        nonce: "n",
-        now,
-        idleTimeoutMs: 14 * 86_400_000,
-        graceMs: 10_000,
-        accessExpiresAt: now + 900_000,
-      },
-      events,
-    );
-    if (result.kind !== "rotated") throw new Error(`compare-and-swap ceiling: rotation failed (${result.kind})`);
-    current[i] = newHash;
+    const rotated = await store.sessions.rotate({
+      sessionId: current[i].sessionId,
+      presentedHash: current[i].refreshTokenHash,
+      newHash,
+      nonce: "n",
+      now,
+      idleDeadline: now + 14 * 86_400_000,
+      accessExpiresAt: now + 900_000,
+    });
+    if (rotated === null || rotated === "proof_replayed") throw new Error("compare-and-swap ceiling: rotation failed");
+    current[i] = rotated;
   };
   try {
     // Each worker owns the sessions i ≡ w (mod concurrency), so no two rotations race.

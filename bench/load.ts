@@ -20,7 +20,10 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
-  /** Non-2xx answers (wrk counts status ≥ 400) plus socket errors and timeouts. */
+  /**
+   * Non-2xx answers (wrk counts status ≥ 400), socket errors and timeouts, and answers a script
+   * checks and finds wrong (compare.lua: an introspection that says inactive).
+   */
   errors: number;
   /** Requests that found their thread's share of distinct tokens used up (the pool was too small). */
   exhausted: number;
@@ -66,7 +69,7 @@ export async function runWrk({ url, script, args, seconds }: LoadRun): Promise<L
     p50Ms: r.p50_us / 1000,
     p99Ms: r.p99_us / 1000,
     maxMs: r.max_us / 1000,
-    errors: r.status_errors + r.socket_errors,
+    errors: r.status_errors + r.socket_errors + (r.wrong ?? 0),
     exhausted: r.exhausted,
   };
 }

@@ -13,6 +13,7 @@ import { casRate, hashRate, jwtRates } from "./ceilings";
 import { writeChart } from "./chart";
 import { measureHttpFloor } from "./floor";
 import { describeMachine } from "./machine";
+import { PEER_ROUNDS, PEER_WORKLOADS, runPeer } from "./peer";
 import { cleanUp, installCleanup, interrupted, removeAtExit } from "./processes";
 import { QUIET_LOG_LEVEL, runQuiet } from "./quiet";
 import { benchRelay } from "./relay";
@@ -123,6 +124,18 @@ async function main(): Promise<void> {
   } else if (wanted("relay")) {
     note(`relay section skipped: ${NATS_SERVER} is not installed`);
   }
+  let peer = null;
+  if (wanted("peer")) {
+    console.log(
+      `this service against oidc-provider (issue 18): ${PEER_ROUNDS} interleaved rounds of refresh, validate / introspection, revoke`,
+    );
+    peer = await runPeer({
+      seconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+      rounds: PEER_ROUNDS,
+      workloads: PEER_WORKLOADS,
+    });
+  }
   let verifier = null;
   if (wanted("verifier") && existsSync(NATS_SERVER)) {
     console.log("verifier library (issue 13)");
@@ -152,6 +165,7 @@ async function main(): Promise<void> {
     scale,
     quiet,
     relay,
+    peer,
     verifier,
     notes,
   };

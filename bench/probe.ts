@@ -4,10 +4,10 @@
  * PROBE_STORE: sqlite-full (default), sqlite-normal or postgres. The ceilings and the HTTP floor
  * are measured first, as in the full run; the figures are printed, not written anywhere.
  */
-import { readFileSync } from "node:fs";
 import { casRate, hashRate, jwtRates } from "./ceilings";
 import { measureHttpFloor } from "./floor";
 import { measureWorkload } from "./measure";
+import { cpuSeconds } from "./memory";
 import { installCleanup } from "./processes";
 import { startBenchServer } from "./server-run";
 import { settings } from "./settings";
@@ -17,12 +17,6 @@ import { WORKLOADS, WorkloadContext } from "./workloads";
 
 /** PostgresStore's default pool, as in main.ts. */
 const POSTGRES_POOL = 10;
-
-/** User + system CPU seconds a process has used (Linux /proc, clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 const store = process.env.PROBE_STORE ?? "sqlite-full";
 const freshTarget = async (): Promise<StoreTarget> => {

@@ -7,14 +7,15 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "nats";
 import { outbox } from "../db/sqlite/schema";
-import { SqliteStore } from "../db/sqlite/store";
+import { openSqliteStore } from "../db/sqlite/store";
 import { NatsLink } from "../server/events/nats-link";
 import { OutboxRelay } from "../server/events/relay";
 import { ensureStream } from "../server/events/streams";
 import { createLogger } from "../server/logger";
 import { SERVICE_KEY, tempDir } from "../test/support/core";
-import { startNats, waitFor } from "../test/support/nats";
+import { startNats } from "../test/support/nats";
 import { postJson, startServer } from "../test/support/server";
+import { waitFor } from "../test/support/wait";
 import { percentile } from "./stats";
 
 const EVENTS = Number(process.env.BENCH_RELAY_EVENTS ?? 50_000);
@@ -73,10 +74,10 @@ async function rawPublishRate(url: string, events: Array<{ id: string; payload: 
 /** The relay over a real SQLite outbox (synchronous=FULL), from a full backlog to empty. */
 async function relayRate(url: string, events: Array<{ id: string; payload: string }>): Promise<number> {
   const dir = tempDir("bench-relay-");
-  const store = new SqliteStore({ path: join(dir, "sessions.db"), synchronous: "FULL", busyTimeoutMs: 5000 });
+  const store = await openSqliteStore({ path: join(dir, "sessions.db"), synchronous: "FULL", busyTimeoutMs: 5000 });
   const now = Date.now();
   for (let i = 0; i < events.length; i += 1000) {
-    store.db
+    store.database.db
       .insert(outbox)
       .values(
         events
@@ -91,7 +92,7 @@ async function relayRate(url: string, events: Array<{ id: string; payload: strin
   const relay = new OutboxRelay(store, link, logger, { batchSize: BATCH });
   const started = performance.now();
   relay.start();
-  await waitFor("outbox drained", async () => (await store.pendingEvents(1)).length === 0, 300_000, 5);
+  await waitFor("outbox drained", async () => (await store.outbox.pendingEvents(1)).length === 0, 300_000, 5);
   const seconds = (performance.now() - started) / 1000;
   await relay.stop();
   await link.close();

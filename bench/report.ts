@@ -1,5 +1,6 @@
-/** bench/results.md: machine, settings, ceilings, every workload's figures, scale, relay, targets. */
-import type { Results, WorkloadFigure } from "./results";
+/** bench/results.md: machine, settings, ceilings, every workload's figures, scale, relay, peer, targets. */
+import type { PeerWorkload } from "./peer-sides";
+import type { PeerFigure, PeerRun, Results, WorkloadFigure } from "./results";
 import type { Check } from "./targets";
 
 const n0 = (x: number) => Math.round(x).toLocaleString("en");
@@ -31,6 +32,41 @@ function storeComparison(r: Results): string[] {
       (name) =>
         `| ${name} | ${r.stores.map((run) => cell(run.workloads.find((f) => f.workload === name))).join(" | ")} |`,
     ),
+    "",
+  ];
+}
+
+const PEER_ROWS: Record<PeerWorkload, string> = {
+  refresh: "refresh: `POST /session/refresh` vs token endpoint, `refresh_token` grant (rotation, EdDSA JWT)",
+  validate: "validate: `POST /session/validate` vs introspection (RFC 7662) of a refresh token",
+  revoke: "revoke: `POST /session/revoke` vs revocation (RFC 7009) of a refresh token",
+};
+
+/** Issue 18: this service against oidc-provider, one run, ratios ours / peer. */
+function peerSection(p: PeerRun): string[] {
+  const cell = (f: PeerFigure) => `${n0(f.rps)} / ${ms(f.p99Ms)}${f.counts ? "" : " ✗"}`;
+  const ratio = (x: number | null) => (x === null ? "✗" : `${x.toFixed(2)}×`);
+  return [
+    `## This service against ${p.peer} (issue 18; req/s / p99 ms)`,
+    "",
+    `Same machine, same wrk and connections, ${p.rounds} interleaved round(s) of ${p.warmupSeconds} s warm-up + ${p.seconds} s ` +
+      "(peer on SQLite, this service, peer in memory; the peers swap places each round); each figure is the best of its rounds. " +
+      "The peer runs on Bun in its own process with the settings of bench/PEER.md; every run was checked against the stores afterwards.",
+    "",
+    "| workload | this service (SQLite FULL) | oidc-provider, SQLite FULL + group commit | oidc-provider, memory | ours / SQLite | ours / memory |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...p.workloads.map(
+      (w) =>
+        `| ${PEER_ROWS[w.workload]} | ${cell(w.ours)} | ${cell(w.sqlite)} | ${cell(w.memory)} | ${ratio(w.ratioSqlite)} | ${ratio(w.ratioMemory)} |`,
+    ),
+    "",
+    "What the checks read back after each measured run (best rounds):",
+    "",
+    ...p.workloads.flatMap((w) => [
+      `- ${w.workload}, this service: ${w.ours.checked}`,
+      `- ${w.workload}, oidc-provider SQLite: ${w.sqlite.checked}`,
+      `- ${w.workload}, oidc-provider memory: ${w.memory.checked}`,
+    ]),
     "",
   ];
 }
@@ -139,7 +175,8 @@ export function renderMarkdown(r: Results, checks: Check[]): string {
       "",
     );
   }
-  out.push("## Targets (issue 7)", "", "| check | value | target | |", "|---|---:|---:|---|");
+  if (r.peer) out.push(...peerSection(r.peer));
+  out.push("## Targets (issues 7, 13 and 18)", "", "| check | value | target | |", "|---|---:|---:|---|");
   for (const c of checks) out.push(`| ${c.what} | ${c.value} | ${c.target} | ${c.pass ? "met" : "**missed**"} |`);
   out.push("");
   if (r.notes.length > 0) out.push("## Notes", "", ...r.notes.map((note) => `- ${note}`), "");

@@ -1,5 +1,6 @@
 /** The shape of bench/results.json; report.ts and chart.ts read only this. */
 import type { LoadResult } from "./load";
+import type { PeerWorkload, SideKey } from "./peer-sides";
 import type { RelayFigures } from "./relay";
 import type { StoreKey } from "./stores";
 import type { VerifierFigures } from "./verifier";
@@ -48,6 +49,35 @@ export interface QuietRun {
   workloads: WorkloadFigure[];
 }
 
+/** One measurement of one side in the peer comparison (peer.ts). */
+export interface PeerFigure extends LoadResult {
+  side: SideKey;
+  workload: PeerWorkload;
+  round: number;
+  counts: boolean;
+  /** What the check read back from the side's store after the run. */
+  checked: string;
+}
+
+/** This service against oidc-provider, best of the rounds for each side; ratios ours / peer. */
+export interface PeerRun {
+  peer: string;
+  rounds: number;
+  seconds: number;
+  warmupSeconds: number;
+  workloads: Array<{
+    workload: PeerWorkload;
+    ours: PeerFigure;
+    sqlite: PeerFigure;
+    memory: PeerFigure;
+    /** ours.rps / peer.rps; null when either figure does not count. */
+    ratioSqlite: number | null;
+    ratioMemory: number | null;
+  }>;
+  /** Every measurement in the order it ran. */
+  runs: PeerFigure[];
+}
+
 export interface Machine {
   cpus: number;
   cpuModel: string;
@@ -76,6 +106,7 @@ export interface Results {
   scale: ScaleRun | null;
   quiet: QuietRun | null;
   relay: RelayFigures | null;
+  peer: PeerRun | null;
   /** The verifier library (issue 13); absent in results written before it existed. */
   verifier?: VerifierFigures | null;
   notes: string[];

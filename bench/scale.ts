@@ -3,7 +3,7 @@
  * SQLite FULL store before the server starts, then validate, refresh and me against it. Their own
  * pools are seeded on top, as on the empty store, so the two runs differ only in the stored rows.
  */
-import { SqliteStore } from "../db/sqlite/store";
+import { openSqliteStore } from "../db/sqlite/store";
 import { dbFile } from "../test/support/server";
 import type { ScaleRun } from "./results";
 import { seedSessions } from "./seed";
@@ -16,7 +16,7 @@ export async function runScale(ceilings: Ceilings): Promise<ScaleRun> {
   const target = sqliteTarget("FULL");
   try {
     // The schema first (the store applies the migrations), then the bulk load without a server.
-    await new SqliteStore({ path: dbFile(target.dir), synchronous: "FULL", busyTimeoutMs: 5000 }).close();
+    await (await openSqliteStore({ path: dbFile(target.dir), synchronous: "FULL", busyTimeoutMs: 5000 })).close();
     const started = performance.now();
     const writer = target.writer({ bulk: true });
     await seedSessions(writer, settings.scaleSessions, (i) => `scale-${Math.floor(i / 5)}`, false);

@@ -9,11 +9,12 @@ import { SQL } from "bun";
 import { getTableColumns } from "drizzle-orm";
 import { sessions as pgSessions } from "../db/postgres/schema";
 import { sessions as sqliteSessions } from "../db/sqlite/schema";
-import { decodeSecretKey } from "../server/core/config";
+import { decodeSecretKey } from "../server/config";
 import { eventFactory } from "../server/core/events";
+import { sessionMac } from "../server/core/integrity";
 import type { SessionRow, SessionStore } from "../server/core/ports";
-import { hashSecret, mintRefreshToken } from "../server/core/refresh-tokens";
-import { deriveSecrets } from "../server/core/secrets";
+import { mintRefreshToken } from "../server/core/refresh-tokens";
+import { deriveSecrets, keyedHash } from "../server/core/secrets";
 import { SECRET_KEY } from "../test/support/core";
 
 /** The server's defaults (SESSION_IDLE_TIMEOUT 14d, SESSION_MAX_LIFETIME 30d, ACCESS_TOKEN_TTL 15m). */
@@ -21,7 +22,7 @@ const IDLE_MS = 14 * 86_400_000;
 const MAX_LIFETIME_MS = 30 * 86_400_000;
 const ACCESS_TTL_MS = 15 * 60_000;
 
-const tokenHashKey = deriveSecrets(decodeSecretKey(SECRET_KEY)!).tokenHashKey;
+const secrets = deriveSecrets(decodeSecretKey(SECRET_KEY)!);
 
 export interface SeededSession {
   row: SessionRow;
@@ -30,23 +31,30 @@ export interface SeededSession {
 
 /** An active session of `userId` whose current refresh token is the returned one. */
 export function newSession(userId: string, now: number): SeededSession {
-  const refreshToken = mintRefreshToken();
+  const sessionId = Bun.randomUUIDv7();
+  const refreshToken = mintRefreshToken(secrets, sessionId, false);
+  const identity = {
+    sessionId,
+    userId,
+    claims: null,
+    dpopJkt: null,
+    createdAt: now,
+    absoluteExpiresAt: now + MAX_LIFETIME_MS,
+  };
   return {
     refreshToken,
     row: {
-      sessionId: Bun.randomUUIDv7(),
-      userId,
-      refreshTokenHash: hashSecret(tokenHashKey, refreshToken),
+      ...identity,
+      refreshTokenHash: keyedHash(secrets.tokenHashKey, refreshToken),
       previousTokenHash: null,
       rotationNonce: null,
       rotatedAt: null,
       rotationCount: 0,
       userAgent: "Mozilla/5.0 (bench seed)",
       ip: "192.0.2.1",
-      claims: null,
-      createdAt: now,
+      name: null,
+      mac: sessionMac(secrets.integrityKey, identity),
       lastUsedAt: now,
-      absoluteExpiresAt: now + MAX_LIFETIME_MS,
       expiresAt: now + Math.min(IDLE_MS, MAX_LIFETIME_MS),
       accessExpiresAt: now + ACCESS_TTL_MS,
       revokedAt: null,
@@ -135,7 +143,7 @@ export function storeWriter(open: () => Promise<SessionStore>): SeedWriter {
     batch: 500,
     async insert(rows) {
       const store = await opened;
-      await Promise.all(rows.map((row) => store.createSession({ row, maxSessionsPerUser: 0 }, events)));
+      await Promise.all(rows.map((row) => store.sessions.create(row, 0, events)));
     },
     close: async () => (await opened).close(),
   };

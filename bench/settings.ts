@@ -2,7 +2,7 @@
  * The benchmark's knobs, read once from the environment. Defaults keep a full run under 5 minutes
  * on a small machine; shorter values give a quick smoke run (e.g. BENCH_SECONDS=2 BENCH_SCALE_SESSIONS=100000).
  */
-import type { SigningAlg } from "../server/core/config";
+import type { SigningAlg } from "../server/core/signing-keys";
 
 const int = (name: string, fallback: number, min = 0): number => {
   const text = process.env[name];
@@ -34,7 +34,7 @@ export const settings = {
   jwtAlg: (process.env.BENCH_JWT_ALG || "EdDSA") as SigningAlg,
   /** When set, every server runs with `bun --cpu-prof` and writes its profile into this folder. */
   cpuProfileDir: process.env.BENCH_CPU_PROF || null,
-  /** Sections to leave out: any of sqlite-full,sqlite-normal,postgres,redis,hybrid,scale,quiet,relay,verifier. */
+  /** Sections to leave out: any of sqlite-full,sqlite-normal,postgres,redis,hybrid,scale,quiet,relay,peer,verifier. */
   skip: new Set(
     (process.env.BENCH_SKIP ?? "")
       .split(",")

@@ -4,10 +4,7 @@
  * logical database of the local server (flushed before and after), and hybrid mode (that
  * PostgreSQL as the record with that Redis as the read cache).
  */
-import { HybridStore } from "../db/hybrid/store";
-import { PostgresStore } from "../db/postgres/store";
-import { RedisStore } from "../db/redis/store";
-import { SqliteStore } from "../db/sqlite/store";
+import { openStore, type StoreSettings } from "../db/open-store";
 import type { SessionStore } from "../server/core/ports";
 import { tempDir } from "../test/support/core";
 import { createTestDatabase, POSTGRES_ADMIN_URL } from "../test/support/postgres";
@@ -15,6 +12,14 @@ import { flushTestRedis } from "../test/support/redis";
 import { dbFile } from "../test/support/server";
 import { removeAtExit, removeNow, undoOnInterrupt } from "./processes";
 import { postgresWriter, type SeedWriter, sqliteWriter, storeWriter } from "./seed";
+
+/** The server's store settings for a DATABASE_URL (its defaults otherwise). */
+const storeSettings = (databaseUrl: string, extra: Partial<StoreSettings> = {}): StoreSettings => ({
+  databaseUrl,
+  sqliteSynchronous: "FULL",
+  sqliteBusyTimeoutMs: 5000,
+  ...extra,
+});
 
 export type StoreKey = "sqlite-full" | "sqlite-normal" | "postgres" | "redis" | "hybrid";
 
@@ -39,15 +44,16 @@ export interface StoreTarget {
 
 export function sqliteTarget(synchronous: "FULL" | "NORMAL"): StoreTarget {
   const dir = removeAtExit(tempDir(`bench-sqlite-${synchronous.toLowerCase()}-`));
-  // As the server opens it: the compare-and-swap ceiling is measured on the same configuration.
-  const options = { path: dbFile(dir), synchronous, busyTimeoutMs: 5000, backgroundCheckpoints: true };
+  const path = dbFile(dir);
   return {
     key: synchronous === "FULL" ? "sqlite-full" : "sqlite-normal",
     label: `SQLite ${synchronous}`,
     dir,
     env: { SQLITE_SYNCHRONOUS: synchronous },
-    writer: (o) => sqliteWriter(options.path, o),
-    open: async () => new SqliteStore(options),
+    writer: (o) => sqliteWriter(path, o),
+    // As the server opens it: the compare-and-swap ceiling is measured on the same configuration.
+    open: () =>
+      openStore(storeSettings(`sqlite:${path}`, { sqliteSynchronous: synchronous }), { backgroundCheckpoints: true }),
     drop: async () => removeNow(dir),
   };
 }
@@ -73,7 +79,7 @@ export async function postgresTarget(): Promise<StoreTarget | { skipped: string 
     dir,
     env: { DATABASE_URL: url },
     writer: () => postgresWriter(url),
-    open: () => PostgresStore.open({ url }),
+    open: () => openStore(storeSettings(url)),
     drop: async () => {
       await database.drop();
       done();
@@ -90,7 +96,7 @@ export async function redisTarget(): Promise<StoreTarget | { skipped: string }> 
     return { skipped: (error as Error).message };
   }
   const dir = removeAtExit(tempDir("bench-redis-"));
-  const open = () => RedisStore.open({ url: BENCH_REDIS_URL });
+  const open = () => openStore(storeSettings(BENCH_REDIS_URL));
   return {
     key: "redis",
     label: "Redis",
@@ -121,7 +127,7 @@ export async function hybridTarget(): Promise<StoreTarget | { skipped: string }>
     key: "hybrid",
     label: "Hybrid (PostgreSQL + Redis cache)",
     env: { DATABASE_URL: url, REDIS_URL: BENCH_CACHE_URL },
-    open: async () => new HybridStore(await PostgresStore.open({ url }), { redisUrl: BENCH_CACHE_URL }),
+    open: () => openStore(storeSettings(url, { redisUrl: BENCH_CACHE_URL })),
     drop: async () => {
       await flushTestRedis(BENCH_CACHE_URL);
       await pg.drop();

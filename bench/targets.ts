@@ -1,4 +1,5 @@
-/** The targets of issue 7, checked against one run's results. */
+/** The targets of issues 7 and 18, checked against one run's results. */
+import type { PeerWorkload } from "./peer-sides";
 import type { Results, WorkloadFigure } from "./results";
 
 export interface Check {
@@ -66,6 +67,7 @@ export function checkTargets(results: Results): Check[] {
       pass: grew <= MEMORY_TOLERANCE,
     });
   }
+  checks.push(...peerChecks(results));
   const v = results.verifier;
   if (v) {
     checks.push(
@@ -85,6 +87,35 @@ export function checkTargets(results: Results): Check[] {
     );
   }
   return checks;
+}
+
+/**
+ * Issue 18's ratios against oidc-provider: refresh ≥ 2× the peer on SQLite and ≥ 1.3× on its
+ * memory adapter; validate ≥ 3× its introspection and revoke ≥ 3× its revocation, both against
+ * the durable (SQLite) peer, the one a deployment would run.
+ */
+function peerChecks(results: Results): Check[] {
+  if (!results.peer) return [];
+  const wanted: Array<[PeerWorkload, "ratioSqlite" | "ratioMemory", number]> = [
+    ["refresh", "ratioSqlite", 2],
+    ["refresh", "ratioMemory", 1.3],
+    ["validate", "ratioSqlite", 3],
+    ["revoke", "ratioSqlite", 3],
+  ];
+  return wanted.flatMap(([name, key, target]) => {
+    const w = results.peer!.workloads.find((x) => x.workload === name);
+    if (!w) return [];
+    const ratio = w[key];
+    const peer = key === "ratioSqlite" ? "oidc-provider SQLite" : "oidc-provider memory";
+    return [
+      {
+        what: `${name}: this service / ${peer}`,
+        value: ratio === null ? "a figure does not count" : `${ratio.toFixed(2)}×`,
+        target: `≥ ${target}×`,
+        pass: ratio !== null && ratio >= target,
+      },
+    ];
+  });
 }
 
 /** A workload's target as a share of its own composite ceiling (for the chart), or null without one. */

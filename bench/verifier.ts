@@ -14,8 +14,9 @@ import type { SessionRow } from "../server/core/ports";
 import { ensureStream } from "../server/events/streams";
 import { openCore } from "../server/open-core";
 import { tempDir, testConfig } from "../test/support/core";
-import { startNats, waitFor } from "../test/support/nats";
+import { startNats } from "../test/support/nats";
 import { client, startServer } from "../test/support/server";
+import { waitFor } from "../test/support/wait";
 import { createVerifier, type Verifier } from "../verifier/index.ts";
 import { residentMemory } from "./memory";
 import { removeAtExit, removeNow } from "./processes";
@@ -49,7 +50,7 @@ export interface VerifierFigures {
 
 /** Access tokens signed by the server's own key (read from its store), for sessions that need not exist. */
 async function mintTokens(dir: string, count: number): Promise<string[]> {
-  const core = await openCore(testConfig(dir));
+  const core = await openCore(testConfig(dir), { role: "operator" });
   try {
     const tokens = new AccessTokens(core.keys, { ...OPTIONS, ttlMs: 15 * 60_000 });
     const now = Date.now();

@@ -1,8 +1,16 @@
 /**
  * What every command needs from the outside: where to write, whether a person is watching, the
- * settings, and a core that is always closed afterwards (an open store would keep the process alive).
+ * settings, and the core's operator use cases, always closed afterwards (an open store would keep
+ * the process alive). Commands that only read open the store read-only and load no key material
+ * they could write; commands that write open the operator core, which needs the servers'
+ * SECRET_KEY and refuses one that does not match the store (CONTRACT §6, §8).
  */
-import type { Config, ConfigResult } from "../server/core/config";
+import { openStore } from "../db/open-store";
+import type { Config, ConfigResult } from "../server/config";
+import { AdminService } from "../server/core/admin";
+import { systemClock } from "../server/core/ports";
+import { deriveSecrets } from "../server/core/secrets";
+import { loadSecretKey } from "../server/data-files";
 import { type Core, openCore } from "../server/open-core";
 import { CliError } from "./exit-codes";
 
@@ -17,8 +25,14 @@ export interface CliContext {
   io: CliIO;
   /** The parsed settings; bad settings fail here, so `--help` works without any. */
   config(): Config;
+  /** Read-only: the store opened read-only; nothing is created, migrated or written. */
+  withReader<T>(use: (admin: AdminService) => Promise<T>): Promise<T>;
+  /** Writing: the operator core (SECRET_KEY required and checked against the store's keys). */
   withCore<T>(use: (core: Core) => Promise<T>): Promise<T>;
 }
+
+/** The failure of opening, as the one line the operator reads. */
+const opening = (error: unknown) => new CliError(error instanceof Error ? error.message : String(error));
 
 export function createContext(settings: ConfigResult, io: CliIO): CliContext {
   const config = (): Config => {
@@ -28,9 +42,24 @@ export function createContext(settings: ConfigResult, io: CliIO): CliContext {
   return {
     io,
     config,
+    withReader: async (use) => {
+      const cfg = config();
+      const store = await openStore(cfg, { readOnly: true }).catch((error) => Promise.reject(opening(error)));
+      // With the secret at hand a listing can tell keys that fail their MAC; without it, it still lists.
+      let secrets: ReturnType<typeof deriveSecrets> | undefined;
+      try {
+        secrets = deriveSecrets(loadSecretKey(cfg.secretKey, cfg.dataDir, { create: false, store: cfg.databaseUrl }));
+      } catch {
+        secrets = undefined;
+      }
+      try {
+        return await use(new AdminService({ store, clock: systemClock, keys: cfg, secrets }));
+      } finally {
+        await store.close();
+      }
+    },
     withCore: async (use) => {
-      // No generateServiceKey: only the server may create ./data/service.key.
-      const core = await openCore(config());
+      const core = await openCore(config(), { role: "operator" }).catch((error) => Promise.reject(opening(error)));
       try {
         return await use(core);
       } finally {

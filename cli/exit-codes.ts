@@ -19,6 +19,8 @@ export const EXIT_CODE: Record<ErrorCode, ExitCode> = {
   rate_limited: EXIT.error,
   unavailable: EXIT.error,
   internal_error: EXIT.error,
+  invalid_dpop_proof: EXIT.error,
+  use_dpop_nonce: EXIT.error,
 };
 
 /** A failure the CLI explains itself: its message is printed as one line, then it exits with `exitCode`. */

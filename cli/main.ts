@@ -4,7 +4,7 @@
  * streams. Settings are parsed here but only checked when a command needs them, so --help works
  * anywhere.
  */
-import { loadConfig } from "../server/core/config";
+import { loadConfig } from "../server/config";
 import { createContext } from "./context";
 import { runCli } from "./program";
 

@@ -8,18 +8,22 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { SQL } from "bun";
 import { drizzle } from "drizzle-orm/bun-sqlite";
+import { sqlitePath, storeKind } from "../db/open-store";
 import { databaseOf } from "../db/postgres/driver";
 import { bunSqlDriver } from "../db/postgres/drivers/bun-sql";
 import { applyMigrations as applyPostgresMigrations } from "../db/postgres/migrate";
-import { isRedisUrl } from "../db/redis/options";
+import { openConnection } from "../db/sqlite/database";
 import { applyMigrations as applySqliteMigrations } from "../db/sqlite/migrate";
-import { openSqlite } from "../db/sqlite/store";
-import type { Config } from "../server/core/config";
+import type { Config } from "../server/config";
 
 function migrateSqlite(config: Config): number {
-  const path = config.databaseUrl.slice("sqlite:".length);
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const client = openSqlite({ path, synchronous: config.sqliteSynchronous, busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  const path = sqlitePath(config.databaseUrl);
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const client = openConnection({
+    path,
+    synchronous: config.sqliteSynchronous,
+    busyTimeoutMs: config.sqliteBusyTimeoutMs,
+  });
   try {
     return applySqliteMigrations(drizzle(client));
   } finally {
@@ -48,8 +52,9 @@ async function migratePostgres(url: string): Promise<number> {
 
 /** How many migrations this call applied (0: the schema was already up to date). */
 export async function migrateStore(config: Config): Promise<number> {
-  if (config.databaseUrl.startsWith("sqlite:")) return migrateSqlite(config);
+  const kind = storeKind(config.databaseUrl);
+  if (kind === "sqlite") return migrateSqlite(config);
   // Redis has no schema to migrate; the store checks its data layout version when it opens.
-  if (isRedisUrl(config.databaseUrl)) return 0;
+  if (kind === "redis") return 0;
   return migratePostgres(config.databaseUrl);
 }

@@ -24,6 +24,8 @@ export function sessionObject(row: SessionRow, now: number): SessionObject {
     created_at: view.created_at,
     last_used_at: view.last_used_at,
     expires_at: view.expires_at,
+    name: view.name,
+    ...(view.bound ? { bound: view.bound } : {}),
     status: sessionStatus(row, now),
     revoked_at: row.revokedAt === null ? null : iso(row.revokedAt),
     revoke_reason: row.revokeReason,

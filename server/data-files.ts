@@ -5,7 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeSecretKey } from "./core/config";
+import { storeKind } from "../db/open-store";
+import { decodeSecretKey } from "./config";
 
 function readOrCreate(path: string, create: () => string): string {
   mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
@@ -21,9 +22,26 @@ function readOrCreate(path: string, create: () => string): string {
   return readFileSync(path, "utf8").trim();
 }
 
-/** SECRET_KEY bytes: the setting, or ./data/secret.key (generated on first start). */
-export function loadSecretKey(setting: string | null, dataDir: string): Uint8Array {
-  const text = setting ?? readOrCreate(join(dataDir, "secret.key"), () => randomBytes(32).toString("hex"));
+/**
+ * SECRET_KEY bytes: the setting, or the data folder's secret.key. Only the server (`create`) makes
+ * that file on first start. An operator's sessionctl may read it beside an SQLite database, but on
+ * a shared store (PostgreSQL, Redis) a secret.key in the operator's folder is never the servers':
+ * there the setting is required.
+ */
+export function loadSecretKey(
+  setting: string | null,
+  dataDir: string,
+  { create, store }: { create: boolean; store: string },
+): Uint8Array {
+  const path = join(dataDir, "secret.key");
+  if (setting === null && !create) {
+    if (storeKind(store) !== "sqlite") {
+      throw new Error("SECRET_KEY must be set to the servers' SECRET_KEY for a PostgreSQL or Redis store");
+    }
+    if (!existsSync(path))
+      throw new Error(`SECRET_KEY is not set and there is no ${path}; set the servers' SECRET_KEY`);
+  }
+  const text = setting ?? readOrCreate(path, () => randomBytes(32).toString("hex"));
   const bytes = decodeSecretKey(text);
   if (!bytes) throw new Error(`the secret key in ${join(dataDir, "secret.key")} is not valid`);
   return bytes;

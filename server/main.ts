@@ -1,9 +1,10 @@
 /** Composition root of the server: the only place besides cli/main.ts that reads the environment. */
-import { loadConfig } from "./core/config";
+import { loadConfig } from "./config";
 import { startEvents } from "./events";
 import { createApp } from "./http/app";
 import { type Serving, serve } from "./http/serve";
-import { startKeyRotation } from "./key-rotator";
+import { startKeyRotation } from "./jobs/key-rotation";
+import { startPurgeSchedule } from "./jobs/purge";
 import { createLogger, flushLogs } from "./logger";
 import { Metrics } from "./metrics";
 import { createObserver } from "./observer";
@@ -19,20 +20,31 @@ if (!loaded.ok) {
 const config = loaded.config;
 const logger = createLogger(config.logLevel);
 
+// Everything the service creates (database files, secret.key, service.key) is private to its user.
+process.umask(0o077);
 const metrics = new Metrics();
 const core = await openCore(config, {
-  generateServiceKey: true,
+  role: "server",
   observer: createObserver(logger, metrics),
   backgroundCheckpoints: true,
+}).catch((error: unknown) => {
+  // One line, never a stack trace: a SECRET_KEY that does not match the store, a store that cannot be reached.
+  console.error(`session-service: cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
 });
 core.keys.startReloading((err) => logger.warn({ err }, "signing key reload failed"));
 const stopKeyRotation = startKeyRotation(core, config, logger);
+const stopPurge =
+  config.purgeAfterMs === null
+    ? () => {}
+    : startPurgeSchedule(core, { afterMs: config.purgeAfterMs, everyMs: config.timers.purgeEveryMs }, logger);
 
-metrics.watchStore(core.store);
-// Crash tests only: die between JetStream's acks and marking the outbox rows sent.
-const crashAfterPublish = process.env.RELAY_CRASH_AFTER_PUBLISH === "1";
+metrics.watchStore(core.store.admin);
 const events = startEvents(core, logger, metrics, {
-  afterPublish: crashAfterPublish ? () => process.kill(process.pid, "SIGKILL") : undefined,
+  pollMs: config.timers.relayPollMs,
+  leaseTtlMs: config.timers.relayLeaseMs,
+  // Crash tests only: die between JetStream's acks and marking the outbox rows sent.
+  afterPublish: config.fault === "relay-crash-after-publish" ? () => process.kill(process.pid, "SIGKILL") : undefined,
 });
 
 let server: Serving | null = null;
@@ -56,6 +68,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, "shutting down");
   // Stop accepting, let requests in flight finish, relay what can be relayed, then close the store.
   stopKeyRotation();
+  stopPurge();
   await server?.drain();
   await events.stop();
   await core.close();

@@ -3,7 +3,7 @@
  * with ids; no user or session id is ever a label.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { SessionStore } from "./core/ports";
+import type { StoreAdmin } from "./core/ports";
 
 export class Metrics {
   readonly registry = new Registry();
@@ -62,6 +62,12 @@ export class Metrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  readonly tamperedRows = new Counter({
+    name: "store_rows_tampered_total",
+    help: "Stored rows that failed their integrity check and were not used, by kind (session, signing_key)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly relayPublishFailures = new Counter({
     name: "outbox_relay_failures_total",
     help: "Relay passes that failed to publish to JetStream (retried with backoff)",
@@ -75,9 +81,9 @@ export class Metrics {
   });
 
   /** Store-derived gauges, read when Prometheus scrapes. */
-  watchStore(store: SessionStore): void {
+  watchStore(store: StoreAdmin): void {
     // One store read per scrape serves all three gauges.
-    let cached = { at: 0, value: Promise.resolve(null as unknown) as ReturnType<SessionStore["stats"]> };
+    let cached = { at: 0, value: Promise.resolve(null as unknown) as ReturnType<StoreAdmin["stats"]> };
     const stats = () => {
       if (Date.now() - cached.at > 1_000) cached = { at: Date.now(), value: store.stats(Date.now()) };
       return cached.value;

@@ -15,6 +15,10 @@ export function createObserver(logger: Logger, metrics: Metrics): SessionObserve
         logger.warn({ session_id: row?.sessionId, user_id: row?.userId }, "refresh token reuse detected");
       }
     },
+    tampered(kind, id) {
+      metrics.tamperedRows.inc({ kind });
+      logger.error({ kind, id }, "a stored row failed its integrity check (SECRET_KEY MAC) and was not used");
+    },
     committed(events) {
       for (const event of events) {
         const { session_id, user_id, reason } = event.data as { session_id: string; user_id: string; reason?: string };

@@ -1,16 +1,19 @@
 /**
  * The one place that builds the core, for the server and for sessionctl alike, so a revoke from
- * the CLI writes exactly the event a logout does.
+ * the CLI writes exactly the event a logout does. Two roles differ in what they may do to the
+ * store and the data folder (CONTRACT §6, §8):
+ * - the server generates ./data/secret.key and ./data/service.key when they are missing and makes
+ *   the first signing key;
+ * - an operator (a writing sessionctl command) does neither: it needs the server's SECRET_KEY (the
+ *   setting, or for SQLite the secret.key beside the database), and refuses to run when that key
+ *   does not match the store's keys.
+ * Read-only sessionctl commands do not build a core at all (cli/context.ts opens the store read-only).
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { HybridStore } from "../db/hybrid/store";
-import { PostgresStore } from "../db/postgres/store";
-import { isRedisUrl } from "../db/redis/options";
-import { RedisStore } from "../db/redis/store";
-import { SqliteStore } from "../db/sqlite/store";
+import { openStore } from "../db/open-store";
+import type { Config } from "./config";
 import { AccessTokens } from "./core/access-tokens";
-import type { Config } from "./core/config";
+import { AdminService } from "./core/admin";
+import { RefreshProofs } from "./core/dpop";
 import { type Clock, type SessionObserver, type SessionStore, systemClock } from "./core/ports";
 import { type DerivedSecrets, deriveSecrets } from "./core/secrets";
 import { ServiceKeys } from "./core/service-keys";
@@ -25,79 +28,66 @@ export interface Core {
   keys: KeyRing;
   sessions: SessionService;
   serviceKeys: ServiceKeys;
+  admin: AdminService;
+  /** DPoP proof checking and nonces (CONTRACT §10), shared by the refresh flow and the HTTP edge. */
+  dpop: RefreshProofs;
   clock: Clock;
   close(): Promise<void>;
 }
 
 export interface OpenOptions {
+  role: "server" | "operator";
   clock?: Clock;
-  /** The server generates ./data/service.key when no service key exists; the CLI does not. */
-  generateServiceKey?: boolean;
   /** Lifecycle logs and metrics (the server's); the CLI reports nothing. */
   observer?: SessionObserver;
   /** SQLite: most WAL checkpointing in a worker thread (the server does; a short CLI run has no need). */
   backgroundCheckpoints?: boolean;
 }
 
-/** Async because the PostgreSQL store migrates over the network before it takes requests. */
-export async function openStore(
-  config: Config,
-  options: Pick<OpenOptions, "backgroundCheckpoints"> = {},
-): Promise<SessionStore> {
-  const sql = await openBaseStore(config, options);
-  // Hybrid mode: SQL stays the record, Redis caches the two hot reads (db/hybrid/store.ts).
-  return config.redisUrl
-    ? new HybridStore(sql, { redisUrl: config.redisUrl, cacheTtlMs: config.redisCacheTtlMs })
-    : sql;
-}
-
-async function openBaseStore(
-  config: Config,
-  options: Pick<OpenOptions, "backgroundCheckpoints">,
-): Promise<SessionStore> {
-  if (/^postgres(ql)?:\/\//.test(config.databaseUrl)) return PostgresStore.open({ url: config.databaseUrl });
-  if (isRedisUrl(config.databaseUrl)) return RedisStore.open({ url: config.databaseUrl });
-  if (config.databaseUrl.startsWith("sqlite:")) {
-    const path = config.databaseUrl.slice("sqlite:".length);
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    return new SqliteStore({
-      path,
-      synchronous: config.sqliteSynchronous,
-      busyTimeoutMs: config.sqliteBusyTimeoutMs,
-      backgroundCheckpoints: options.backgroundCheckpoints,
-    });
-  }
-  throw new Error("DATABASE_URL must start with sqlite:, postgres://, postgresql://, redis:// or rediss://");
-}
-
-export async function openCore(config: Config, options: OpenOptions = {}): Promise<Core> {
+export async function openCore(config: Config, options: OpenOptions): Promise<Core> {
   const clock = options.clock ?? systemClock;
-  const secrets = deriveSecrets(loadSecretKey(config.secretKey, config.dataDir));
-  const store = await openStore(config, options);
+  const server = options.role === "server";
+  const secrets = deriveSecrets(
+    loadSecretKey(config.secretKey, config.dataDir, { create: server, store: config.databaseUrl }),
+  );
+  const store = await openStore(config, { backgroundCheckpoints: options.backgroundCheckpoints });
   try {
-    const keys = new KeyRing(store, secrets.keyEncryptionKey, config.jwtAlg, config.accessTokenTtlMs, clock);
-    await keys.open();
+    const keys = new KeyRing(store.signingKeys, secrets, config.jwtAlg, config.accessTokenTtlMs, clock, {
+      reloadMs: config.timers.keyReloadMs,
+      onTampered: (kid) => options.observer?.tampered("signing_key", kid),
+    });
+    // The server makes the first key; an operator only proves its SECRET_KEY matches the keys there are.
+    await keys.open(server ? { leases: store.leases } : undefined);
     const configured = new Map(config.serviceKeys);
     if (configured.size === 0) {
-      const noClients = (await store.listServiceClients()).length === 0;
-      const generated = loadGeneratedServiceKey(config.dataDir, Boolean(options.generateServiceKey) && noClients);
+      const noClients = (await store.serviceClients.listServiceClients()).length === 0;
+      const generated = loadGeneratedServiceKey(config.dataDir, server && noClients);
       if (generated) configured.set(GENERATED_CLIENT, generated);
     }
-    const serviceKeys = new ServiceKeys(store, secrets.serviceKeyHashKey, configured);
+    const serviceKeys = new ServiceKeys(store.serviceClients, secrets.serviceKeyHashKey, configured);
     const tokens = new AccessTokens(keys, {
       issuer: config.jwtIssuer,
       audience: config.jwtAudience,
       ttlMs: config.accessTokenTtlMs,
     });
+    const dpop = new RefreshProofs({
+      publicUrl: config.publicUrl,
+      proofMaxAgeMs: config.dpopProofMaxAgeMs,
+      clockSkewMs: config.dpopClockSkewMs,
+      nonce: config.dpopNonce,
+      nonceKey: secrets.dpopNonceKey,
+    });
     const sessions = new SessionService({
-      store,
+      sessions: store.sessions,
       clock,
       tokens,
       secrets,
       settings: config,
       newId: () => Bun.randomUUIDv7(),
       observer: options.observer,
+      dpop,
     });
+    const admin = new AdminService({ store, clock, keys: config, secrets, serviceKeys });
     return {
       config,
       store,
@@ -105,6 +95,8 @@ export async function openCore(config: Config, options: OpenOptions = {}): Promi
       keys,
       sessions,
       serviceKeys,
+      admin,
+      dpop,
       clock,
       close: async () => {
         keys.stopReloading();

@@ -53,14 +53,18 @@ end
 
 -- One machine-readable line for bench/load.ts; latencies in microseconds.
 function M.done(summary, latency, requests)
-  local short = 0
-  for _, thread in ipairs(threads) do short = short + (thread:get("exhausted") or 0) end
+  local short, wrong = 0, 0
+  for _, thread in ipairs(threads) do
+    short = short + (thread:get("exhausted") or 0)
+    -- 2xx answers a script's response() found wrong (e.g. an introspection saying inactive).
+    wrong = wrong + (thread:get("wrong") or 0)
+  end
   local e = summary.errors
   io.write(string.format(
     'BENCH_RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
-    '"status_errors":%d,"socket_errors":%d,"exhausted":%d}\n',
+    '"status_errors":%d,"socket_errors":%d,"exhausted":%d,"wrong":%d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
-    e.status, e.connect + e.read + e.write + e.timeout, short))
+    e.status, e.connect + e.read + e.write + e.timeout, short, wrong))
 end
 
 return M

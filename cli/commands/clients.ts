@@ -4,14 +4,12 @@
  * Servers look clients up on every request, so changes take effect at once.
  */
 
-import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
 import { iso } from "../../server/core/events";
 import type { CliContext } from "../context";
 import { CliError, notFoundError, usageError } from "../exit-codes";
 import { examples } from "../options";
 import { renderJson, renderTable } from "../render";
-import { requireServersSecretKey } from "../secret-check";
 
 /** Names appear in logs and in SERVICE_KEYS-style lists, so keep them plain. */
 const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -22,9 +20,6 @@ function checkName(name: string): string {
   }
   return name;
 }
-
-/** 256 bits from the CSPRNG, URL-safe, like the keys the server generates. */
-const newServiceKey = () => randomBytes(32).toString("base64url");
 
 export function registerClientsCommands(program: Command, ctx: CliContext): void {
   const clients = program
@@ -41,8 +36,8 @@ export function registerClientsCommands(program: Command, ctx: CliContext): void
     .option("--json", "print one JSON array, for scripts")
     .addHelpText("after", examples("sessionctl clients list", "sessionctl clients list --json"))
     .action(async (opts: { json?: boolean }) => {
-      await ctx.withCore(async (core) => {
-        const list = (await core.store.listServiceClients()).map((c) => ({
+      await ctx.withReader(async (admin) => {
+        const list = (await admin.listClients()).map((c) => ({
           name: c.name,
           created_at: iso(c.createdAt),
         }));
@@ -72,15 +67,9 @@ export function registerClientsCommands(program: Command, ctx: CliContext): void
     .action(async (name: string, opts: { json?: boolean }) => {
       checkName(name);
       await ctx.withCore(async (core) => {
-        await requireServersSecretKey(core);
-        const serviceKey = newServiceKey();
-        const createdAt = core.clock.now();
-        const added = await core.store.addServiceClient({
-          name,
-          keyHash: core.serviceKeys.hash(serviceKey),
-          createdAt,
-        });
+        const added = await core.admin.addClient(name);
         if (!added) throw new CliError(`client ${name} already exists; remove it first to give it a new key`);
+        const { serviceKey, createdAt } = added;
         if (opts.json) return ctx.io.out(renderJson({ name, service_key: serviceKey, created_at: iso(createdAt) }));
         ctx.io.out(
           `Added client ${name}. Its service key, shown only this once (only its hash is stored):\n${serviceKey}\n`,
@@ -95,7 +84,7 @@ export function registerClientsCommands(program: Command, ctx: CliContext): void
     .addHelpText("after", examples("sessionctl clients remove gateway"))
     .action(async (name: string) => {
       await ctx.withCore(async (core) => {
-        if (await core.store.removeServiceClient(name))
+        if (await core.admin.removeClient(name))
           return ctx.io.out(`Removed client ${name}; its service key no longer works.\n`);
         const fromSetting = core.config.serviceKeys.has(name)
           ? " (it comes from the SERVICE_KEYS setting: remove it there)"

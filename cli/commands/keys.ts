@@ -5,71 +5,12 @@
  * published until the last token it signed has expired, which is why retire refuses such keys.
  */
 import type { Command } from "commander";
+import { Refusal } from "../../server/core/admin";
 import { iso } from "../../server/core/events";
-import type { SigningKeyRow } from "../../server/core/ports";
-import { generateSigningKey, keyState } from "../../server/core/signing-keys";
-import type { Core } from "../../server/open-core";
 import type { CliContext } from "../context";
 import { CliError, notFoundError } from "../exit-codes";
 import { examples } from "../options";
 import { renderJson, renderTable } from "../render";
-import { requireServersSecretKey } from "../secret-check";
-
-type KeyStatus = "signing" | "pending" | "published" | "retired";
-
-interface KeyObject {
-  kid: string;
-  alg: string;
-  status: KeyStatus;
-  created_at: string;
-  activates_at: string;
-  retired_at: string | null;
-}
-
-function stateOf(core: Core, rows: SigningKeyRow[], now: number) {
-  return keyState(rows, core.config.jwtAlg, core.config.accessTokenTtlMs, now);
-}
-
-function keyObjects(core: Core, rows: SigningKeyRow[], now: number): KeyObject[] {
-  const state = stateOf(core, rows, now);
-  const status = (row: SigningKeyRow): KeyStatus => {
-    if (row.retiredAt !== null) return "retired";
-    if (row.kid === state.signer?.kid) return "signing";
-    if (row.activatesAt > now) return "pending";
-    // No longer published: its tokens have all expired, so it verifies nothing any more.
-    return state.published.some((key) => key.kid === row.kid) ? "published" : "retired";
-  };
-  return rows.map((row) => ({
-    kid: row.kid,
-    alg: row.alg,
-    status: status(row),
-    created_at: iso(row.createdAt),
-    activates_at: iso(row.activatesAt),
-    retired_at: row.retiredAt === null ? null : iso(row.retiredAt),
-  }));
-}
-
-/** A new key of the configured algorithm, published from `now` and signing from `activatesAt`. */
-async function addKey(core: Core, now: number, activatesAt: number): Promise<SigningKeyRow> {
-  const row = await generateSigningKey(core.config.jwtAlg, core.secrets.keyEncryptionKey, now, activatesAt);
-  await core.store.insertSigningKey(row);
-  return row;
-}
-
-/** Why retiring this key now would break tokens or signing; null when it is safe. */
-function retireRefusal(core: Core, rows: SigningKeyRow[], row: SigningKeyRow, now: number): string | null {
-  const state = stateOf(core, rows, now);
-  if (row.kid === state.signer?.kid) {
-    return `key ${row.kid} is the current signing key; run "sessionctl keys rotate" first and retire it once its tokens have expired, or use --force`;
-  }
-  if (row.activatesAt > now) {
-    return `key ${row.kid} is published ahead of rotation and signs from ${iso(row.activatesAt)}; use --force to cancel it`;
-  }
-  if (state.published.some((key) => key.kid === row.kid)) {
-    return `access tokens signed by key ${row.kid} may still be alive (it stopped signing less than ACCESS_TOKEN_TTL ago); retire it later, or use --force`;
-  }
-  return null;
-}
 
 export function registerKeysCommands(program: Command, ctx: CliContext): void {
   const keys = program
@@ -83,8 +24,8 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     .option("--json", "print one JSON array, for scripts")
     .addHelpText("after", examples("sessionctl keys list", "sessionctl keys list --json"))
     .action(async (opts: { json?: boolean }) => {
-      await ctx.withCore(async (core) => {
-        const list = keyObjects(core, await core.store.listSigningKeys(), core.clock.now());
+      await ctx.withReader(async (admin) => {
+        const list = await admin.listKeys();
         if (opts.json) return ctx.io.out(renderJson(list));
         const head = ["KID", "ALG", "STATUS", "CREATED", "ACTIVATES", "RETIRED"];
         ctx.io.out(
@@ -111,11 +52,9 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     .addHelpText("after", examples("sessionctl keys rotate", "sessionctl keys rotate --now"))
     .action(async (opts: { now?: boolean }) => {
       await ctx.withCore(async (core) => {
-        await requireServersSecretKey(core);
-        const now = core.clock.now();
         // The server's JWKS max-age: verifiers may hold a JWKS without the new key for that long.
         const cacheMs = core.config.jwksMaxAgeMs;
-        const row = await addKey(core, now, opts.now ? now : now + cacheMs);
+        const row = await core.admin.rotateKey(Boolean(opts.now));
         const when = opts.now
           ? "now (running servers switch within 10 s)"
           : `${iso(row.activatesAt)} (after the ${cacheMs / 1000} s JWKS cache time)`;
@@ -139,24 +78,24 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     )
     .action(async (kid: string, opts: { force?: boolean }) => {
       await ctx.withCore(async (core) => {
-        const rows = await core.store.listSigningKeys();
-        const row = rows.find((candidate) => candidate.kid === kid);
-        if (!row) throw notFoundError(`no signing key ${kid}`);
-        if (row.retiredAt !== null)
-          return ctx.io.out(`Key ${kid} was already retired at ${iso(row.retiredAt)}; nothing changed.\n`);
-        const now = core.clock.now();
-        const refusal = retireRefusal(core, rows, row, now);
-        if (refusal && !opts.force) throw new CliError(refusal);
-        if (row.kid === stateOf(core, rows, now).signer?.kid) {
-          // Never leave the servers without a signer, nor fall back to an older key: a fresh one first.
-          await requireServersSecretKey(core);
-          const fresh = await addKey(core, now, now);
+        let result: Awaited<ReturnType<typeof core.admin.retireKey>>;
+        try {
+          result = await core.admin.retireKey(kid, Boolean(opts.force));
+        } catch (error) {
+          if (error instanceof Refusal) throw new CliError(error.message);
+          throw error;
+        }
+        if (!result) throw notFoundError(`no signing key ${kid}`);
+        if ("alreadyAt" in result)
+          return ctx.io.out(`Key ${kid} was already retired at ${result.alreadyAt}; nothing changed.\n`);
+        if (result.replacement) {
           ctx.io.out(
-            `Created ${fresh.alg} signing key ${fresh.kid}, signing now (running servers switch within 10 s).\n`,
+            `Created ${result.replacement.alg} signing key ${result.replacement.kid}, signing now (running servers switch within 10 s).\n`,
           );
         }
-        await core.store.retireSigningKey(kid, core.clock.now());
-        ctx.io.out(`Retired key ${kid}${refusal ? " (forced: access tokens it signed no longer verify)" : ""}.\n`);
+        ctx.io.out(
+          `Retired key ${kid}${result.forced ? " (forced: access tokens it signed no longer verify)" : ""}.\n`,
+        );
       });
     });
 }

@@ -55,7 +55,7 @@ export function registerRevokeCommand(program: Command, ctx: CliContext): void {
         if (changed) {
           ctx.io.out(`Revoked session ${id} (reason admin).${noteOf(opts.reason)}\n`);
         } else {
-          const row = await core.store.findSession(id);
+          const row = await core.admin.findSession(id);
           const status = row ? sessionStatus(row, core.clock.now()) : "gone";
           ctx.io.out(`Session ${id} had already ended (${status}); nothing changed.\n`);
         }

@@ -29,17 +29,18 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
       examples("sessionctl list --user alice --status active", "sessionctl list --status revoked --limit 20 --json"),
     )
     .action(async (opts: { user?: string; status: SessionStatus | "all"; limit: number; json?: boolean }) => {
-      await ctx.withCore(async (core) => {
-        const now = core.clock.now();
-        const rows = await core.store.listSessions({ userId: opts.user, status: opts.status, limit: opts.limit }, now);
+      await ctx.withReader(async (admin) => {
+        const rows = await admin.listSessions({ userId: opts.user, status: opts.status, limit: opts.limit });
+        const now = Date.now();
         const sessions = rows.map((row) => sessionObject(row, now));
         if (opts.json) return ctx.io.out(renderJson(sessions));
         if (sessions.length === 0) return ctx.io.out("No sessions match.\n");
-        const head = ["SESSION_ID", "USER_ID", "STATUS", "CREATED", "LAST_USED", "EXPIRES", "IP", "USER_AGENT"];
+        const head = ["SESSION_ID", "USER_ID", "STATUS", "NAME", "CREATED", "LAST_USED", "EXPIRES", "IP", "USER_AGENT"];
         const cells = sessions.map((s) => [
           s.session_id,
           s.user_id,
           statusText(s),
+          s.name ?? "",
           s.created_at,
           s.last_used_at,
           s.expires_at,
@@ -57,10 +58,10 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
     .option("--json", "print the session object as JSON, for scripts")
     .addHelpText("after", examples("sessionctl show 0193a5c2-7b1e-7c3a-9d2f-4e5b6a7c8d9e --json"))
     .action(async (sessionId: string, opts: { json?: boolean }) => {
-      await ctx.withCore(async (core) => {
-        const row = isSessionId(sessionId) ? await core.store.findSession(sessionId) : null;
+      await ctx.withReader(async (admin) => {
+        const row = await admin.findSession(sessionId);
         if (!row) throw notFoundError(`no ${describeSessionId(sessionId)}`);
-        const s = sessionObject(row, core.clock.now());
+        const s = sessionObject(row, Date.now());
         if (opts.json) return ctx.io.out(renderJson(s));
         ctx.io.out(
           renderRecord(
@@ -73,6 +74,8 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
               ["expires_at", s.expires_at],
               ["revoked_at", s.revoked_at],
               ["revoke_reason", s.revoke_reason],
+              ["name", s.name],
+              ["bound", s.bound ? "yes (DPoP)" : "no"],
               ["ip", s.ip],
               ["user_agent", s.user_agent],
             ],

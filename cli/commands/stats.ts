@@ -31,9 +31,8 @@ export function registerStatsCommand(program: Command, ctx: CliContext): void {
     .option("--json", "print one JSON object, for scripts and monitoring")
     .addHelpText("after", examples("sessionctl stats", "sessionctl stats --json | jq .events.pending"))
     .action(async (opts: { json?: boolean }) => {
-      await ctx.withCore(async (core) => {
-        const now = core.clock.now();
-        const doc = statsDocument(await core.store.stats(now), now);
+      await ctx.withReader(async (admin) => {
+        const doc = statsDocument(await admin.stats(), Date.now());
         if (opts.json) return ctx.io.out(renderJson(doc));
         const age = doc.events.oldest_pending_age_seconds;
         ctx.io.out(

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
@@ -34,4 +35,10 @@ export function applyMigrations(db: SqliteDb): number {
       Bun.sleepSync(50 * attempt);
     }
   }
+}
+
+/** How many migrations of this build are not applied yet (read-only commands refuse to read an old schema). */
+export function pendingMigrations(db: SqliteDb): number {
+  const journal = JSON.parse(readFileSync(`${SQLITE_MIGRATIONS}/meta/_journal.json`, "utf8")) as { entries: unknown[] };
+  return Math.max(0, journal.entries.length - appliedCount(db));
 }

@@ -35,6 +35,11 @@ export class AccessTokens {
     return (Math.floor(now / 1000) + Math.floor(this.settings.ttlMs / 1000)) * 1000;
   }
 
+  /** Resolves once a signing key is loaded; `unavailable` when none can sign (checked before a refresh commits). */
+  async ready(): Promise<void> {
+    await this.keys.signingKey();
+  }
+
   async issue(session: SessionRow, now: number): Promise<{ token: string; expiresAt: number }> {
     const { kid, alg, keyObject } = await this.keys.signingKey();
     const expiresAt = this.expiresAt(now);

@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   "rate_limited",
   "unavailable",
   "internal_error",
+  "invalid_dpop_proof",
+  "use_dpop_nonce",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -32,6 +34,8 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   rate_limited: "Too many failed attempts; retry later.",
   unavailable: "The store is unavailable; retry later.",
   internal_error: "An internal error occurred.",
+  invalid_dpop_proof: "A valid DPoP proof for this session's key is required.",
+  use_dpop_nonce: "The DPoP proof must carry the server's current nonce (see the DPoP-Nonce header).",
 };
 
 export class ServiceError extends Error {

@@ -44,6 +44,7 @@ export function sessionCreatedEvent(id: string, row: SessionRow): CloudEvent {
     ip: row.ip,
     created_at: iso(row.createdAt),
     expires_at: iso(row.expiresAt),
+    bound: row.dpopJkt !== null,
   });
 }
 
@@ -57,10 +58,19 @@ export function sessionRevokedEvent(id: string, row: SessionRow, reason: RevokeR
   });
 }
 
-/** The factory a store calls inside its transaction; revoked rows carry their reason and time. */
+/** The document of a revoked row: it carries its reason and time. */
+export const revokedRowEvent = (id: string, row: SessionRow) =>
+  sessionRevokedEvent(id, row, row.revokeReason as RevokeReason, row.revokedAt!);
+
+/** The factory a store calls inside its transaction. */
 export function eventFactory(newId: () => string): EventFactory {
   return {
     created: (row) => sessionCreatedEvent(newId(), row),
-    revoked: (row) => sessionRevokedEvent(newId(), row, row.revokeReason as RevokeReason, row.revokedAt!),
+    revoked: (row, id) => revokedRowEvent(id ?? newId(), row),
   };
+}
+
+/** The outbox row of an event, as every store writes it: published on the subject equal to its type. */
+export function outboxRecord(event: CloudEvent): { id: string; subject: string; payload: string; createdAt: number } {
+  return { id: event.id, subject: event.type, payload: JSON.stringify(event), createdAt: Date.parse(event.time) };
 }

@@ -14,6 +14,15 @@ const MAX_USER_AGENT = 512;
 
 const invalid = (message: string) => new ServiceError("invalid_request", message);
 
+/**
+ * RFC 7638 SHA-256 thumbprint, base64url: 43 characters (CONTRACT §10), canonical. The 43rd
+ * character carries the last 4 bits of 256 and two zero bits, so only 16 letters may end it; a
+ * non-canonical spelling decodes to the same bytes but never equals a computed thumbprint, which
+ * would leave a session that no proof can ever refresh.
+ */
+const JKT = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+const MAX_SESSION_NAME = 64;
+
 export function checkUserId(userId: string): string {
   const length = [...userId].length;
   if (length < 1 || length > 128) throw invalid("user_id must be 1 to 128 characters.");
@@ -61,4 +70,19 @@ export function checkClaims(claims: unknown): string | null {
   if (!json.isWellFormed()) throw invalid("claims must be valid Unicode.");
   if (Buffer.byteLength(json, "utf8") > MAX_CLAIMS_BYTES) throw invalid("claims must be at most 2 KiB as JSON.");
   return json;
+}
+
+/** The DPoP key thumbprint a session is bound to (`dpop_jkt` of POST /session). */
+export function checkDpopJkt(jkt: string): string {
+  if (!JKT.test(jkt)) throw invalid("dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters).");
+  return jkt;
+}
+
+/** What a user calls a session (PATCH /session/{id}): 1–64 characters, no control character. */
+export function checkSessionName(name: string): string {
+  const length = [...name].length;
+  if (length < 1 || length > MAX_SESSION_NAME) throw invalid("name must be 1 to 64 characters, or null.");
+  if (CONTROL.test(name)) throw invalid("name must not contain control characters.");
+  if (!name.isWellFormed()) throw invalid("name must be valid Unicode.");
+  return name;
 }

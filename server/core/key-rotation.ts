@@ -3,9 +3,8 @@
  * `leadMs` (the JWKS cache time plus the instances' reload interval) before it starts signing, so
  * every verifier caching the JWKS already knows it when the first token signed with it arrives.
  */
-import type { SigningAlg } from "./config";
 import type { SigningKeyRow } from "./ports";
-import { keyState } from "./signing-keys";
+import { keyState, type SigningAlg } from "./signing-keys";
 
 /** When the next key should start signing, or null when nothing is to be done now. */
 export function nextRotation(

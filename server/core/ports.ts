@@ -1,6 +1,9 @@
 /**
- * What the domain needs from the outside world. The core imports nothing but these interfaces;
- * adapters under db/ implement SessionStore, tests may pass a fake Clock.
+ * What the domain needs from the outside world, one port per role (as Ory Kratos gives each
+ * aggregate its own persister). An adapter under db/ implements them all and composes them into a
+ * `SessionStore`; each consumer takes only the slices it uses, and a decorator (the hybrid cache)
+ * wraps only the slice it changes. Adapters store and find: the rules (which token is current,
+ * which session to evict, what "ended" means, how an event becomes an outbox row) live in the core.
  * All times are epoch milliseconds.
  */
 import type { CloudEvent } from "./events";
@@ -29,11 +32,18 @@ export interface SessionRow {
   /** Random nonce from which the current token was derived from its parent; lets a grace replay re-derive it. */
   rotationNonce: string | null;
   rotatedAt: number | null;
+  /** Rotations so far: the generation of the current refresh token (every token carries its own). */
   rotationCount: number;
   userAgent: string | null;
   ip: string | null;
   /** Extra access-token claims, as JSON text. */
   claims: string | null;
+  /** What the user called the session (PATCH /session/{id}), or null. */
+  name: string | null;
+  /** RFC 7638 thumbprint of the DPoP key the session is bound to, or null when unbound. */
+  dpopJkt: string | null;
+  /** MAC over the columns that become token claims (session-integrity.ts); a row that fails it is never signed for. */
+  mac: string;
   createdAt: number;
   lastUsedAt: number;
   /** created_at + SESSION_MAX_LIFETIME; never moves. */
@@ -51,113 +61,67 @@ export type SessionStatus = "active" | "revoked" | "expired";
 export const sessionStatus = (row: SessionRow, now: number): SessionStatus =>
   row.revokedAt !== null ? "revoked" : row.expiresAt <= now ? "expired" : "active";
 
+export const isActive = (row: SessionRow, now: number) => sessionStatus(row, now) === "active";
+
 /** Builds the outbox rows of a change inside the store's transaction (ids and times from the core). */
 export interface EventFactory {
   created(row: SessionRow): CloudEvent;
-  revoked(row: SessionRow): CloudEvent;
+  /** `id`: for a store that must choose the event id itself (Redis, inside its script); otherwise a new one. */
+  revoked(row: SessionRow, id?: string): CloudEvent;
 }
 
-export interface NewSession {
-  row: SessionRow;
-  maxSessionsPerUser: number;
+/** A DPoP proof's `jti`, recorded once with the change it authorises and remembered until `expiresAt`. */
+export interface ProofUse {
+  jti: string;
+  expiresAt: number;
 }
 
-export interface RotateInput {
+/** The compare-and-swap of a refresh: applied only while `presentedHash` is the session's current token. */
+export interface Rotation {
+  sessionId: string;
   presentedHash: string;
   newHash: string;
   nonce: string;
   now: number;
-  idleTimeoutMs: number;
-  graceMs: number;
+  /** now + SESSION_IDLE_TIMEOUT; the stored deadline is the earlier of it and the absolute one. */
+  idleDeadline: number;
   /** `exp` (ms) of the access token about to be issued. */
   accessExpiresAt: number;
   userAgent?: string;
   ip?: string;
+  proof?: ProofUse;
 }
 
-export type RotateResult =
-  | { kind: "rotated"; row: SessionRow }
-  | { kind: "grace_replay"; row: SessionRow }
-  | { kind: "reuse_revoked"; row: SessionRow }
-  /** The presented token is the current one of a session that ran past its deadline. */
-  | { kind: "expired" }
-  | { kind: "invalid" };
-
-export type RefreshOutcome = "rotated" | "grace_replay" | "reuse_revoked" | "expired" | "invalid";
-
-/** What the core tells the outside (logs, metrics) about what happened; never a token or hash. */
-export interface SessionObserver {
-  refreshed(outcome: RefreshOutcome, row: SessionRow | null): void;
-  /** The events that one committed change wrote. */
-  committed(events: CloudEvent[]): void;
+/** A grace replay: applied only while `presentedHash` is the previous token and was rotated at or after `graceStart`. */
+export interface GraceReplay {
+  sessionId: string;
+  presentedHash: string;
+  graceStart: number;
+  now: number;
+  accessExpiresAt: number;
+  userAgent?: string;
+  ip?: string;
+  proof?: ProofUse;
 }
 
-export const silentObserver: SessionObserver = { refreshed: () => {}, committed: () => {} };
+/** What a conditional write answers: the row as it is afterwards, null when its condition did not hold. */
+export type ConditionalWrite = SessionRow | null | "proof_replayed";
 
-export type TokenRevokeResult = "logout" | "refresh_token_reuse" | "unknown";
-
-export interface SigningKeyRow {
-  kid: string;
-  alg: string;
-  publicJwk: string;
-  /** Private JWK encrypted under SECRET_KEY (AES-256-GCM), base64url. */
-  privateKeyEncrypted: string;
-  createdAt: number;
-  /** From when it signs. Published in the JWKS from createdAt. */
-  activatesAt: number;
-  /** Set when an operator retires it: it neither signs nor verifies any more. */
-  retiredAt: number | null;
-}
-
-export interface ServiceClientRow {
-  name: string;
-  keyHash: string;
-  createdAt: number;
-}
-
-export interface OutboxRow {
-  id: string;
-  seq: number;
-  subject: string;
-  payload: string;
-  createdAt: number;
-  sentAt: number | null;
-}
-
-export interface SessionFilter {
-  userId?: string;
-  status?: SessionStatus | "all";
-  limit?: number;
-}
-
-export interface StoreStats {
-  sessions: Record<SessionStatus, number>;
-  users: number;
-  events: { pending: number; oldestPendingCreatedAt: number | null };
-}
-
-export interface PurgeResult {
-  sessions: number;
-  events: number;
-}
-
-/**
- * The storage interface. Every method that changes state is one atomic transaction which also
- * writes the outbox rows of the events it causes. Errors the caller can do nothing about but wait
- * surface as ServiceError("unavailable").
- */
-export interface SessionStore {
-  /** Inserts the session, evicting the least recently used ones beyond the cap. null: the user is deleted. */
-  createSession(input: NewSession, events: EventFactory): Promise<{ row: SessionRow; evicted: SessionRow[] } | null>;
-  /** Compare-and-swap rotation, grace replay, or reuse revocation — one transaction. */
-  rotate(input: RotateInput, events: EventFactory): Promise<RotateResult>;
-  /** The active session whose current token has this hash. Read-only. */
-  findActiveByTokenHash(hash: string, now: number): Promise<SessionRow | null>;
-  /** Revocation by refresh token (current or in grace: logout; older: reuse). */
-  revokeByTokenHash(hash: string, now: number, graceMs: number, events: EventFactory): Promise<TokenRevokeResult>;
+/** The session aggregate: every change is one atomic transaction that also writes its events. */
+export interface SessionRepository {
+  /**
+   * Inserts the session; when the user then holds more than `maxSessionsPerUser` active sessions
+   * (0 = no limit) the store revokes the victims `evictionVictims` (core) picks, in the same
+   * transaction. null: the user is marked deleted.
+   */
+  create(row: SessionRow, maxSessionsPerUser: number, events: EventFactory): Promise<CreateResult | null>;
   findSession(sessionId: string): Promise<SessionRow | null>;
   findActiveSession(sessionId: string, now: number): Promise<SessionRow | null>;
-  /** Revokes one session if active. Returns the row as it is afterwards (null when unknown or not the user's). */
+  /** The user's active sessions, in any order (the core sorts them: sessionOrder). */
+  listActiveSessions(userId: string, now: number): Promise<SessionRow[]>;
+  rotate(rotation: Rotation): Promise<ConditionalWrite>;
+  replayGrace(replay: GraceReplay): Promise<ConditionalWrite>;
+  /** Revokes one session if active. The row as it is afterwards (null when unknown or not `ownerUserId`'s). */
   revokeSession(
     sessionId: string,
     ownerUserId: string | null,
@@ -175,33 +139,134 @@ export interface SessionStore {
   ): Promise<number>;
   /** Marks the user deleted and revokes all their sessions. Returns how many were revoked. */
   deleteUser(userId: string, now: number, events: EventFactory): Promise<number>;
-  isUserDeleted(userId: string): Promise<boolean>;
-  listActiveSessions(userId: string, now: number): Promise<SessionRow[]>;
-  listSessions(filter: SessionFilter, now: number): Promise<SessionRow[]>;
-  stats(now: number): Promise<StoreStats>;
-  /** Deletes sessions that ended before `endedBefore` and relayed events sent before it, at most `batch` of each. */
-  purge(endedBefore: number, batch: number, dryRun: boolean, now: number): Promise<PurgeResult>;
+  /** Names an active session of `ownerUserId`; nothing else changes. null when there is no such session. */
+  renameSession(sessionId: string, ownerUserId: string, name: string | null, now: number): Promise<SessionRow | null>;
+}
 
+export interface CreateResult {
+  row: SessionRow;
+  evicted: SessionRow[];
+}
+
+export interface SigningKeyRow {
+  kid: string;
+  alg: string;
+  publicJwk: string;
+  /** Private JWK encrypted under SECRET_KEY (AES-256-GCM), base64url. */
+  privateKeyEncrypted: string;
+  createdAt: number;
+  /** From when it signs. Published in the JWKS from createdAt. */
+  activatesAt: number;
+  /** Set when an operator retires it: it neither signs nor verifies any more. */
+  retiredAt: number | null;
+  /** MAC over every other column (signing-key-integrity): a planted or edited row is never published nor used. */
+  mac: string;
+}
+
+export interface SigningKeyRepository {
   listSigningKeys(): Promise<SigningKeyRow[]>;
   insertSigningKey(row: SigningKeyRow): Promise<void>;
-  retireSigningKey(kid: string, now: number): Promise<boolean>;
+  /** Replaces the row of a live key by its retired version (retiredAt and mac set); false when there is none. */
+  retireSigningKey(retired: SigningKeyRow): Promise<boolean>;
+}
 
+export interface ServiceClientRow {
+  name: string;
+  keyHash: string;
+  createdAt: number;
+}
+
+export interface ServiceClientRepository {
   findServiceClientByHash(keyHash: string): Promise<ServiceClientRow | null>;
   listServiceClients(): Promise<ServiceClientRow[]>;
   addServiceClient(row: ServiceClientRow): Promise<boolean>;
   removeServiceClient(name: string): Promise<boolean>;
+}
 
-  /**
-   * Takes or renews the named lease for `owner` until now + ttlMs, when it is free, expired or
-   * already ours. One relay at a time publishes, so events of a session keep their order.
-   */
+/** Named leases that let one instance at a time do a singleton job (relay, key rotation, purge). */
+export interface Leases {
+  /** Takes or renews the lease for `owner` until now + ttlMs, when it is free, expired or already ours. */
   acquireLease(name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
   releaseLease(name: string, owner: string): Promise<void>;
+}
+
+export interface OutboxRow {
+  id: string;
+  seq: number;
+  subject: string;
+  payload: string;
+  createdAt: number;
+  sentAt: number | null;
+}
+
+export interface Outbox {
   /** Up to `limit` unsent events in commit order. */
   pendingEvents(limit: number): Promise<OutboxRow[]>;
   markEventsSent(ids: string[], now: number): Promise<void>;
+}
 
+export interface SessionFilter {
+  userId?: string;
+  status?: SessionStatus | "all";
+  limit?: number;
+}
+
+export interface StoreStats {
+  sessions: Record<SessionStatus, number>;
+  users: number;
+  events: { pending: number; oldestPendingCreatedAt: number | null };
+}
+
+/** What a purge deletes; the core computes the cut-offs (purgeCutoffs). */
+export interface PurgeCutoffs {
+  /** Sessions revoked at or before this. */
+  revokedBefore: number;
+  /** Unrevoked sessions whose deadline passed at or before this (never after now). */
+  expiredBefore: number;
+  /** Relayed events sent at or before this. */
+  sentBefore: number;
+  /** DPoP proof ids remembered until at or before this (now: they can no longer be replayed). */
+  proofsBefore: number;
+}
+
+export interface PurgeResult {
+  sessions: number;
+  events: number;
+}
+
+/** Operator views and housekeeping (sessionctl, metrics, the purge schedule). */
+export interface StoreAdmin {
+  /** Newest first. */
+  listSessions(filter: SessionFilter, now: number): Promise<SessionRow[]>;
+  stats(now: number): Promise<StoreStats>;
+  /** Deletes at most `batch` sessions and `batch` events matching the cut-offs (and expired proof ids). */
+  purge(cutoffs: PurgeCutoffs, batch: number): Promise<PurgeResult>;
+  /** What purge would delete, without deleting. */
+  countPurgeable(cutoffs: PurgeCutoffs): Promise<PurgeResult>;
+}
+
+/** A full adapter: every role, plus its lifecycle. */
+export interface SessionStore {
+  sessions: SessionRepository;
+  signingKeys: SigningKeyRepository;
+  serviceClients: ServiceClientRepository;
+  leases: Leases;
+  outbox: Outbox;
+  admin: StoreAdmin;
   /** A write that changes nothing, to prove the store can write (readiness). */
   checkWritable(): Promise<void>;
   close(): Promise<void>;
 }
+
+export type RefreshOutcome = "rotated" | "grace_replay" | "reuse_revoked" | "expired" | "invalid" | "dpop_refused";
+
+/** What the core tells the outside (logs, metrics) about what happened; never a token or hash. */
+export interface SessionObserver {
+  refreshed(outcome: RefreshOutcome, row: SessionRow | null): void;
+  /** The events that one committed change wrote. */
+  committed(events: CloudEvent[]): void;
+  /** A stored row failed its integrity check: it was not used. */
+  tampered(what: "session" | "signing_key", id: string): void;
+}
+
+export const silentObserver: SessionObserver = { refreshed: () => {}, committed: () => {}, tampered: () => {} };

@@ -3,14 +3,14 @@
  * added with `sessionctl clients add` in the store, looked up on every call so that adding or
  * removing a client takes effect at once in every instance.
  */
-import type { SessionStore } from "./ports";
-import { constantTimeEqual, hashSecret } from "./refresh-tokens";
+import type { ServiceClientRepository } from "./ports";
+import { constantTimeEqual, keyedHash } from "./secrets";
 
 export class ServiceKeys {
   private readonly configured: Array<{ name: string; hash: string }>;
 
   constructor(
-    private readonly store: SessionStore,
+    private readonly store: ServiceClientRepository,
     private readonly hashKey: Buffer,
     configured: Map<string, string>,
   ) {
@@ -18,7 +18,7 @@ export class ServiceKeys {
   }
 
   hash(secret: string): string {
-    return hashSecret(this.hashKey, secret);
+    return keyedHash(this.hashKey, secret);
   }
 
   /**

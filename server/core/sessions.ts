@@ -1,22 +1,39 @@
 /**
  * The session use cases of CONTRACT §3, free of HTTP, CLI, NATS and SQL. "Not valid" is an error
  * code (ServiceError), never a leaked detail: every refresh failure is the same invalid_grant.
+ *
+ * A refresh: the token's tag says which session and generation it is (refresh-tokens.ts). The
+ * common case is one compare-and-swap in the store (the presented token is current). Anything
+ * else is read, classified by the rules of session-rules.ts and acted on with a conditional write;
+ * a write whose condition no longer holds (another request won the race) is read and classified
+ * again, so the rules live here and the stores only store and find.
  */
 import type { AccessTokens } from "./access-tokens";
+import { type DpopCheck, type DpopProofs, noDpop } from "./dpop-port";
 import { ServiceError } from "./errors";
 import { type CloudEvent, eventFactory, iso } from "./events";
-import { canonicalIp, checkClaims, checkUserId, cleanUserAgent } from "./input";
+import { canonicalIp, checkClaims, checkDpopJkt, checkSessionName, checkUserId, cleanUserAgent } from "./input";
+import { sessionIntact, sessionMac } from "./integrity";
 import {
   type Clock,
+  type ConditionalWrite,
   type EventFactory,
+  type ProofUse,
   type RevokeReason,
   type SessionObserver,
+  type SessionRepository,
   type SessionRow,
-  type SessionStore,
   silentObserver,
 } from "./ports";
-import { constantTimeEqual, deriveChildToken, hashSecret, mintRefreshToken, newRotationNonce } from "./refresh-tokens";
-import type { DerivedSecrets } from "./secrets";
+import {
+  deriveChildToken,
+  mintRefreshToken,
+  newRotationNonce,
+  readRefreshToken,
+  type TokenIdentity,
+} from "./refresh-tokens";
+import { type DerivedSecrets, keyedHash } from "./secrets";
+import { classifyToken, sessionOrder } from "./session-rules";
 
 export interface SessionSettings {
   accessTokenTtlMs: number;
@@ -31,12 +48,15 @@ export interface CreateInput {
   userAgent?: string;
   ip?: string;
   claims?: unknown;
+  dpopJkt?: string;
 }
 
 export interface RefreshInput {
   refreshToken: string;
   userAgent?: string;
   ip?: string;
+  /** The DPoP header, for a session bound to a key (CONTRACT §10). */
+  dpopProof?: string;
 }
 
 export interface TokenPair {
@@ -47,10 +67,19 @@ export interface TokenPair {
   expires_in: number;
   refresh_token: string;
   refresh_token_expires_at: string;
+  refresh_token_bound?: true;
 }
 
 export type Introspection =
-  | { active: true; session_id: string; user_id: string; created_at: string; last_used_at: string; expires_at: string }
+  | {
+      active: true;
+      session_id: string;
+      user_id: string;
+      created_at: string;
+      last_used_at: string;
+      expires_at: string;
+      bound?: true;
+    }
   | { active: false };
 
 export interface SessionView {
@@ -60,6 +89,8 @@ export interface SessionView {
   created_at: string;
   last_used_at: string;
   expires_at: string;
+  name: string | null;
+  bound?: true;
 }
 
 export interface Caller {
@@ -77,16 +108,20 @@ export const sessionView = (row: SessionRow): SessionView => ({
   created_at: iso(row.createdAt),
   last_used_at: iso(row.lastUsedAt),
   expires_at: iso(row.expiresAt),
+  name: row.name,
+  ...(row.dpopJkt !== null ? { bound: true as const } : {}),
 });
 
 export interface SessionServiceDeps {
-  store: SessionStore;
+  sessions: SessionRepository;
   clock: Clock;
   tokens: AccessTokens;
   secrets: DerivedSecrets;
   settings: SessionSettings;
   newId: () => string;
   observer?: SessionObserver;
+  /** DPoP proof checking (CONTRACT §10); without it a bound session cannot be refreshed. */
+  dpop?: DpopProofs;
 }
 
 /** A factory that also keeps what it built, so the caller learns which events one store call wrote. */
@@ -95,11 +130,14 @@ function recording(factory: EventFactory, into: CloudEvent[]): EventFactory {
     into.push(event);
     return event;
   };
-  return { created: (row) => keep(factory.created(row)), revoked: (row) => keep(factory.revoked(row)) };
+  return { created: (row) => keep(factory.created(row)), revoked: (row, id) => keep(factory.revoked(row, id)) };
 }
 
+/** How often a refresh re-reads after losing a race; each loss means another request changed the session. */
+const MAX_REFRESH_ROUNDS = 4;
+
 export class SessionService {
-  private readonly store: SessionStore;
+  private readonly store: SessionRepository;
   private readonly clock: Clock;
   private readonly tokens: AccessTokens;
   private readonly secrets: DerivedSecrets;
@@ -107,11 +145,12 @@ export class SessionService {
   private readonly newId: () => string;
   private readonly observer: SessionObserver;
   private readonly eventFactory: EventFactory;
+  private readonly dpop: DpopProofs;
   /** Called after a store call that wrote events has returned (committed): the relay wakes up. */
   onEventsCommitted: () => void = () => {};
 
   constructor(deps: SessionServiceDeps) {
-    this.store = deps.store;
+    this.store = deps.sessions;
     this.clock = deps.clock;
     this.tokens = deps.tokens;
     this.secrets = deps.secrets;
@@ -119,6 +158,7 @@ export class SessionService {
     this.newId = deps.newId;
     this.eventFactory = eventFactory(deps.newId);
     this.observer = deps.observer ?? silentObserver;
+    this.dpop = deps.dpop ?? noDpop;
   }
 
   /**
@@ -136,7 +176,14 @@ export class SessionService {
   }
 
   private hash(refreshToken: string): string {
-    return hashSecret(this.secrets.tokenHashKey, refreshToken);
+    return keyedHash(this.secrets.tokenHashKey, refreshToken);
+  }
+
+  /** The row, when it passes its integrity check; a tampered row is reported and treated as absent. */
+  private intact(row: SessionRow | null): SessionRow | null {
+    if (!row || sessionIntact(this.secrets.integrityKey, row)) return row;
+    this.observer.tampered("session", row.sessionId);
+    return null;
   }
 
   async create(input: CreateInput): Promise<TokenPair> {
@@ -144,12 +191,14 @@ export class SessionService {
     const userAgent = input.userAgent === undefined ? null : cleanUserAgent(input.userAgent);
     const ip = input.ip === undefined ? null : canonicalIp(input.ip);
     const claims = checkClaims(input.claims);
+    const dpopJkt = input.dpopJkt === undefined ? null : checkDpopJkt(input.dpopJkt);
     const now = this.clock.now();
-    const refreshToken = mintRefreshToken();
+    const sessionId = this.newId();
+    const refreshToken = mintRefreshToken(this.secrets, sessionId, dpopJkt !== null);
     const absoluteExpiresAt = now + this.settings.sessionMaxLifetimeMs;
+    const identity = { sessionId, userId, claims, dpopJkt, createdAt: now, absoluteExpiresAt };
     const row: SessionRow = {
-      sessionId: this.newId(),
-      userId,
+      ...identity,
       refreshTokenHash: this.hash(refreshToken),
       previousTokenHash: null,
       rotationNonce: null,
@@ -157,67 +206,128 @@ export class SessionService {
       rotationCount: 0,
       userAgent,
       ip,
-      claims,
-      createdAt: now,
+      name: null,
+      mac: sessionMac(this.secrets.integrityKey, identity),
       lastUsedAt: now,
-      absoluteExpiresAt,
       expiresAt: Math.min(absoluteExpiresAt, now + this.settings.sessionIdleTimeoutMs),
       accessExpiresAt: this.tokens.expiresAt(now),
       revokedAt: null,
       revokeReason: null,
     };
-    const created = await this.committed((events) =>
-      this.store.createSession({ row, maxSessionsPerUser: this.settings.maxSessionsPerUser }, events),
-    );
+    // Signed before the commit: once the session and its event are committed, nothing can fail.
+    const access = await this.tokens.issue(row, now);
+    const created = await this.committed((events) => this.store.create(row, this.settings.maxSessionsPerUser, events));
     if (!created) throw new ServiceError("user_deleted");
-    return this.pair(created.row, refreshToken, now);
+    return this.pair(created.row, refreshToken, access.token);
   }
 
   async refresh(input: RefreshInput): Promise<TokenPair> {
     const userAgent = input.userAgent === undefined ? undefined : cleanUserAgent(input.userAgent);
     const ip = input.ip === undefined ? undefined : canonicalIp(input.ip);
-    const now = this.clock.now();
     const presented = input.refreshToken;
+    const identity = readRefreshToken(this.secrets, presented);
+    if (!identity) return this.refused("invalid", null);
+    // The signer is ready before anything commits: a rotation is never left without its answer.
+    await this.tokens.ready();
+    const now = this.clock.now();
+    const hash = this.hash(presented);
     const nonce = newRotationNonce();
-    const child = deriveChildToken(this.secrets.tokenDeriveKey, presented, nonce);
-    const result = await this.committed((events) =>
-      this.store.rotate(
-        {
-          presentedHash: this.hash(presented),
-          newHash: this.hash(child),
-          nonce,
-          now,
-          idleTimeoutMs: this.settings.sessionIdleTimeoutMs,
-          graceMs: this.settings.refreshReuseGraceMs,
-          accessExpiresAt: this.tokens.expiresAt(now),
-          userAgent,
-          ip,
-        },
-        events,
-      ),
-    );
-    if (result.kind === "rotated") {
-      this.observer.refreshed("rotated", result.row);
-      return this.pair(result.row, child, now);
+    const child = deriveChildToken(this.secrets, presented, identity, nonce);
+    const common = { sessionId: identity.sessionId, now, accessExpiresAt: this.tokens.expiresAt(now), userAgent, ip };
+    const rotation = {
+      ...common,
+      presentedHash: hash,
+      newHash: this.hash(child),
+      nonce,
+      idleDeadline: now + this.settings.sessionIdleTimeoutMs,
+    };
+
+    // An unbound session's current token: one compare-and-swap, no read before it.
+    if (!identity.bound) {
+      const rotated = await this.store.rotate(rotation);
+      if (rotated !== null && rotated !== "proof_replayed") return this.rotatedAnswer(rotated, child, now);
     }
-    if (result.kind === "grace_replay") {
-      // The same child the first answer carried: re-derived from the nonce kept in the row.
-      const again = deriveChildToken(this.secrets.tokenDeriveKey, presented, result.row.rotationNonce!);
-      if (constantTimeEqual(this.hash(again), result.row.refreshTokenHash)) {
-        this.observer.refreshed("grace_replay", result.row);
-        return this.pair(result.row, again, now);
+    for (let round = 0; round < MAX_REFRESH_ROUNDS; round++) {
+      const row = this.intact(await this.store.findSession(identity.sessionId));
+      const verdict = classifyToken(
+        row,
+        { hash, generation: identity.generation },
+        now,
+        this.settings.refreshReuseGraceMs,
+      );
+      if (!row || verdict === "invalid" || verdict === "expired")
+        return this.refused(verdict === "expired" ? "expired" : "invalid", row);
+      // A bound session: the proof decides before anything changes (no rotation, no reuse verdict).
+      let proof: ProofUse | undefined;
+      if (row.dpopJkt !== null) {
+        const checked = await this.dpop.check(input.dpopProof, row.dpopJkt, now);
+        if (!checked.ok) return this.refusedProof(checked, row);
+        proof = checked.use;
       }
+      if (verdict === "reuse") {
+        const revoked = await this.committed((events) =>
+          this.store.revokeSession(row.sessionId, null, "refresh_token_reuse", now, events),
+        );
+        return this.refused(revoked?.changed ? "reuse_revoked" : "invalid", revoked?.row ?? row);
+      }
+      const written: ConditionalWrite =
+        verdict === "current"
+          ? await this.store.rotate({ ...rotation, proof })
+          : await this.store.replayGrace({
+              ...common,
+              presentedHash: hash,
+              graceStart: now - this.settings.refreshReuseGraceMs,
+              proof,
+            });
+      if (written === "proof_replayed") return this.refusedProof({ ok: false, code: "invalid_dpop_proof" }, row);
+      if (written === null) continue; // the session changed meanwhile: read and classify again
+      if (verdict === "current") return this.rotatedAnswer(written, child, now);
+      return this.graceAnswer(written, presented, identity, now);
     }
-    this.observer.refreshed(
-      result.kind === "grace_replay" ? "invalid" : result.kind,
-      "row" in result ? result.row : null,
-    );
+    // Only a storm of concurrent changes to one session gets here; the client may retry.
+    throw new ServiceError("unavailable");
+  }
+
+  private async rotatedAnswer(row: SessionRow, child: string, now: number): Promise<TokenPair> {
+    if (!this.intact(row)) return this.refused("invalid", null);
+    this.observer.refreshed("rotated", row);
+    return this.pair(row, child, (await this.tokens.issue(row, now)).token);
+  }
+
+  /** The same child the first answer carried: re-derived from the nonce kept in the row. */
+  private async graceAnswer(
+    row: SessionRow,
+    presented: string,
+    identity: TokenIdentity,
+    now: number,
+  ): Promise<TokenPair> {
+    const again = deriveChildToken(this.secrets, presented, identity, row.rotationNonce ?? "");
+    if (!this.intact(row) || this.hash(again) !== row.refreshTokenHash) return this.refused("invalid", row);
+    this.observer.refreshed("grace_replay", row);
+    return this.pair(row, again, (await this.tokens.issue(row, now)).token);
+  }
+
+  private refused(outcome: "invalid" | "expired" | "reuse_revoked", row: SessionRow | null): never {
+    this.observer.refreshed(outcome, row);
     throw new ServiceError("invalid_grant");
+  }
+
+  private refusedProof(failure: Exclude<DpopCheck, { ok: true }>, row: SessionRow): never {
+    this.observer.refreshed("dpop_refused", row);
+    throw new ServiceError(failure.code);
+  }
+
+  /** The session of a refresh token that is its current one, active and intact; null otherwise. */
+  private async currentSession(refreshToken: string): Promise<SessionRow | null> {
+    const identity = readRefreshToken(this.secrets, refreshToken);
+    if (!identity) return null;
+    const row = this.intact(await this.store.findActiveSession(identity.sessionId, this.clock.now()));
+    return row && row.refreshTokenHash === this.hash(refreshToken) ? row : null;
   }
 
   /** Read-only introspection of a refresh token. */
   async validate(refreshToken: string): Promise<Introspection> {
-    const row = await this.store.findActiveByTokenHash(this.hash(refreshToken), this.clock.now());
+    const row = await this.currentSession(refreshToken);
     if (!row) return { active: false };
     return {
       active: true,
@@ -226,15 +336,21 @@ export class SessionService {
       created_at: iso(row.createdAt),
       last_used_at: iso(row.lastUsedAt),
       expires_at: iso(row.expiresAt),
+      ...(row.dpopJkt !== null ? { bound: true as const } : {}),
     };
   }
 
   /** Logout with the refresh token; answers the same whether or not the token was known. */
   async revokeByRefreshToken(refreshToken: string): Promise<void> {
-    const hash = this.hash(refreshToken);
-    await this.committed((events) =>
-      this.store.revokeByTokenHash(hash, this.clock.now(), this.settings.refreshReuseGraceMs, events),
-    );
+    const identity = readRefreshToken(this.secrets, refreshToken);
+    if (!identity) return;
+    const now = this.clock.now();
+    const row = this.intact(await this.store.findSession(identity.sessionId));
+    const presented = { hash: this.hash(refreshToken), generation: identity.generation };
+    const verdict = classifyToken(row, presented, now, this.settings.refreshReuseGraceMs);
+    if (!row || (verdict !== "current" && verdict !== "grace" && verdict !== "reuse")) return;
+    const reason: RevokeReason = verdict === "reuse" ? "refresh_token_reuse" : "logout";
+    await this.committed((events) => this.store.revokeSession(row.sessionId, null, reason, now, events));
   }
 
   /** The caller behind an access token whose session is still active, or invalid_token. */
@@ -280,7 +396,16 @@ export class SessionService {
     const caller = await this.claimedCaller(accessToken, now);
     const rows = await this.store.listActiveSessions(caller.userId, now);
     if (!rows.some((row) => row.sessionId === caller.sessionId)) throw new ServiceError("invalid_token");
-    return rows.map((row) => ({ ...sessionView(row), current: row.sessionId === caller.sessionId }));
+    return rows.sort(sessionOrder).map((row) => ({ ...sessionView(row), current: row.sessionId === caller.sessionId }));
+  }
+
+  /** Names one of the caller's active sessions (or clears the name). Unknown, foreign and ended ids are the same not_found. */
+  async renameOwn(caller: Caller, sessionId: string, name: string | null): Promise<SessionView & { current: boolean }> {
+    const checked = name === null ? null : checkSessionName(name);
+    if (!isSessionId(sessionId)) throw new ServiceError("not_found");
+    const row = await this.store.renameSession(sessionId, caller.userId, checked, this.clock.now());
+    if (!row) throw new ServiceError("not_found");
+    return { ...sessionView(row), current: row.sessionId === caller.sessionId };
   }
 
   /** Operator revocation (reason admin). Returns whether it changed anything; not_found when unknown. */
@@ -301,16 +426,16 @@ export class SessionService {
     return this.committed((events) => this.store.deleteUser(userId, this.clock.now(), events));
   }
 
-  private async pair(row: SessionRow, refreshToken: string, now: number): Promise<TokenPair> {
-    const access = await this.tokens.issue(row, now);
+  private pair(row: SessionRow, refreshToken: string, accessToken: string): TokenPair {
     return {
       session_id: row.sessionId,
       user_id: row.userId,
       token_type: "Bearer",
-      access_token: access.token,
+      access_token: accessToken,
       expires_in: Math.floor(this.settings.accessTokenTtlMs / 1000),
       refresh_token: refreshToken,
       refresh_token_expires_at: iso(row.expiresAt),
+      ...(row.dpopJkt !== null ? { refresh_token_bound: true as const } : {}),
     };
   }
 }

@@ -1,22 +1,22 @@
 /**
- * The signing key ring. Keys live in the store with the private half encrypted under SECRET_KEY;
- * each instance reloads the list every few seconds, so a key added by `sessionctl keys rotate` is
- * published at once and signs from its `activatesAt`. A key that stopped signing stays published
- * until the last access token it can have signed has expired.
+ * The signing key ring. Keys live in the store with the private half encrypted under SECRET_KEY
+ * and every column under a MAC (integrity.ts); each instance reloads the list every few seconds,
+ * so a key added by `sessionctl keys rotate` is published at once and signs from its
+ * `activatesAt`. A key that stopped signing stays published until the last access token it can
+ * have signed has expired. A row that fails its MAC is neither published nor used.
  */
-
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
-import type { SigningAlg } from "./config";
-import type { Clock, SessionStore, SigningKeyRow } from "./ports";
+import { ServiceError } from "./errors";
+import { signingKeyIntact, signingKeyMac } from "./integrity";
+import type { Clock, Leases, SigningKeyRepository, SigningKeyRow } from "./ports";
 import { decrypt, encrypt } from "./secrets";
 
-/** Default JWKS cache time (JWKS_MAX_AGE, the `max-age` we send): a rotated key signs only after it. */
-export const JWKS_CACHE_MS = 300_000;
+export type SigningAlg = "EdDSA" | "ES256" | "RS256";
+export const SIGNING_ALGS: readonly SigningAlg[] = ["EdDSA", "ES256", "RS256"];
+
 /** Leeway verifiers may allow on `exp`. */
 const EXP_LEEWAY_MS = 5_000;
-/** How often every instance re-reads the key list: keys added elsewhere are served within this. */
-export const KEY_RELOAD_MS = 5_000;
 /** How long an instance waits for another to make the first key before it makes one itself. */
 const FIRST_KEY_WAIT_MS = 10_000;
 
@@ -27,9 +27,24 @@ export interface PublicJwk extends JWK {
   use: "sig";
 }
 
+export interface KeySecrets {
+  /** AES-256-GCM key of the private halves. */
+  keyEncryptionKey: Buffer;
+  /** MAC key of the rows. */
+  integrityKey: Buffer;
+}
+
+/** The store's keys were made under another SECRET_KEY: the process must not start (CONTRACT §8). */
+export class SecretKeyMismatch extends Error {
+  constructor() {
+    super("SECRET_KEY does not match the store: its signing keys were made with another SECRET_KEY");
+    this.name = "SecretKeyMismatch";
+  }
+}
+
 export async function generateSigningKey(
   alg: SigningAlg,
-  kek: Buffer,
+  secrets: KeySecrets,
   createdAt: number,
   activatesAt: number,
 ): Promise<SigningKeyRow> {
@@ -37,16 +52,23 @@ export async function generateSigningKey(
   const { publicKey, privateKey } = await generateKeyPair(alg, options);
   const publicJwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);
-  const privateJwk = JSON.stringify(await exportJWK(privateKey));
-  return {
+  const row = {
     kid,
     alg,
     publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: "sig" }),
-    privateKeyEncrypted: encrypt(kek, privateJwk, kid),
+    privateKeyEncrypted: encrypt(secrets.keyEncryptionKey, JSON.stringify(await exportJWK(privateKey)), kid),
     createdAt,
     activatesAt,
     retiredAt: null,
   };
+  return { ...row, mac: signingKeyMac(secrets.integrityKey, row) };
+}
+
+/** The row of a retired key, MAC renewed (retired_at is covered by it). */
+export function retiredKey(row: SigningKeyRow, now: number, integrityKey: Buffer): SigningKeyRow {
+  const { mac: _old, ...columns } = row;
+  const retired = { ...columns, retiredAt: now };
+  return { ...retired, mac: signingKeyMac(integrityKey, retired) };
 }
 
 interface KeyState {
@@ -69,34 +91,60 @@ export function keyState(rows: SigningKeyRow[], alg: SigningAlg, accessTtlMs: nu
   return { signer, published };
 }
 
+export interface KeyRingOptions {
+  /** How often the list is re-read (default 5 s): keys added elsewhere are served within this. */
+  reloadMs?: number;
+  /** At most one extra read per this long for tokens naming a kid not loaded (default 1 s). */
+  unknownKidReloadMs?: number;
+  /** A row failed its MAC (reported once per kid). */
+  onTampered?: (kid: string) => void;
+}
+
 export class KeyRing {
   private rows: SigningKeyRow[] = [];
-  private imported = new Map<string, { publicKey: CryptoKey; privateKey?: CryptoKey; privateKeyObject?: KeyObject }>();
+  private readonly imported = new Map<
+    string,
+    { publicKey: CryptoKey; privateKey?: CryptoKey; privateKeyObject?: KeyObject }
+  >();
+  private readonly reported = new Set<string>();
   private timer: ReturnType<typeof setInterval> | null = null;
-  /** The store read that reloadIfUnknown callers share (monotonic start time, for coalescing). */
-  private freshRead: { startedAt: number; done: Promise<void> } | null = null;
+  /** The one read that callers with an unknown kid share, and when the last one started. */
+  private unknownKidRead: Promise<void> | null = null;
+  private lastUnknownKidRead = Number.NEGATIVE_INFINITY;
+  readonly reloadMs: number;
+  private readonly unknownKidReloadMs: number;
 
   constructor(
-    private readonly store: SessionStore,
-    private readonly kek: Buffer,
+    private readonly store: SigningKeyRepository,
+    private readonly secrets: KeySecrets,
     private readonly alg: SigningAlg,
     private readonly accessTtlMs: number,
     private readonly clock: Clock,
-  ) {}
+    private readonly options: KeyRingOptions = {},
+  ) {
+    this.reloadMs = options.reloadMs ?? 5_000;
+    this.unknownKidReloadMs = options.unknownKidReloadMs ?? 1_000;
+  }
 
-  /** Loads the keys and makes sure one of the configured algorithm can sign now. */
-  async open(): Promise<void> {
-    await this.reload();
+  /**
+   * Loads the keys and proves SECRET_KEY matches them: when the store holds keys and none passes
+   * its MAC or the signer cannot be decrypted, throws SecretKeyMismatch. With `bootstrap` (the
+   * server) it also makes sure a key of the configured algorithm signs now, under `leases` so
+   * instances starting together on an empty store make one first key, not several.
+   */
+  async open(bootstrap?: { leases: Leases }): Promise<void> {
+    const stored = await this.reload();
+    if (stored > 0 && this.rows.length === 0) throw new SecretKeyMismatch();
+    if (this.state().signer) await this.signingKey().catch(() => Promise.reject(new SecretKeyMismatch()));
+    if (!bootstrap) return;
     const owner = crypto.randomUUID();
     const deadline = this.clock.now() + FIRST_KEY_WAIT_MS;
     while (!this.state().signer) {
-      // Instances starting together on an empty store: one makes the first key, the others wait for it,
-      // so they never serve different JWKS.
       const now = this.clock.now();
-      if (now > deadline || (await this.store.acquireLease("first-signing-key", owner, FIRST_KEY_WAIT_MS, now))) {
+      if (now > deadline || (await bootstrap.leases.acquireLease("first-signing-key", owner, FIRST_KEY_WAIT_MS, now))) {
         await this.reload();
         if (!this.state().signer)
-          await this.store.insertSigningKey(await generateSigningKey(this.alg, this.kek, now, now));
+          await this.store.insertSigningKey(await generateSigningKey(this.alg, this.secrets, now, now));
       } else {
         await Bun.sleep(50);
       }
@@ -104,48 +152,61 @@ export class KeyRing {
     }
   }
 
-  /** Re-reads the list so that keys rotated elsewhere (CLI, other instances) are seen. */
-  async reload(): Promise<void> {
-    const rows = await this.store.listSigningKeys();
+  /** Re-reads the list so that keys rotated elsewhere (CLI, other instances) are seen. Returns how many rows the store holds. */
+  async reload(): Promise<number> {
+    const stored = await this.store.listSigningKeys();
+    const rows = stored.filter((row) => {
+      if (signingKeyIntact(this.secrets.integrityKey, row)) return true;
+      if (!this.reported.has(row.kid)) {
+        this.reported.add(row.kid);
+        this.options.onTampered?.(row.kid);
+      }
+      return false;
+    });
     for (const row of rows) {
       if (!this.imported.has(row.kid)) {
         this.imported.set(row.kid, { publicKey: (await importJWK(JSON.parse(row.publicJwk), row.alg)) as CryptoKey });
       }
     }
     this.rows = rows;
+    return stored.length;
   }
 
   /**
    * A `kid` this instance has not loaded may have been added a moment ago by `sessionctl keys
    * rotate --now` or another instance, which may already sign with it: re-read the list now rather
-   * than at the next tick, or instances would refuse each other's tokens for up to KEY_RELOAD_MS.
-   * Callers share one read that started after they asked, so there is at most one such read at a time.
+   * than at the next tick. Anyone can send such a token, so callers share one read, and there is
+   * at most one such read per `unknownKidReloadMs`: a flood of made-up kids costs the store nothing more.
    */
   async reloadIfUnknown(kid: string | undefined): Promise<void> {
     if (!kid || this.rows.some((row) => row.kid === kid)) return;
-    const asked = performance.now();
-    for (;;) {
-      const current = this.freshRead;
-      if (!current) break;
-      if (current.startedAt >= asked) return current.done;
-      await current.done.catch(() => {});
-    }
-    const read = { startedAt: performance.now(), done: this.reload() };
-    this.freshRead = read;
+    if (this.unknownKidRead) return this.unknownKidRead;
+    const now = performance.now();
+    if (now - this.lastUnknownKidRead < this.unknownKidReloadMs) return;
+    this.lastUnknownKidRead = now;
+    this.unknownKidRead = this.reload().then(
+      () => {},
+      () => {},
+    );
     try {
-      await read.done;
+      await this.unknownKidRead;
     } finally {
-      if (this.freshRead === read) this.freshRead = null;
+      this.unknownKidRead = null;
     }
   }
 
   startReloading(onError: (error: unknown) => void): void {
-    this.timer ??= setInterval(() => this.reload().catch(onError), KEY_RELOAD_MS);
+    this.timer ??= setInterval(() => this.reload().catch(onError), this.reloadMs);
   }
 
   stopReloading(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** The keys that passed their integrity check. */
+  list(): SigningKeyRow[] {
+    return this.rows;
   }
 
   state(): KeyState {
@@ -155,10 +216,10 @@ export class KeyRing {
   /** The active signing key, decrypted and imported once: as a WebCrypto key and as a node KeyObject. */
   async signingKey(): Promise<{ kid: string; alg: string; key: CryptoKey; keyObject: KeyObject }> {
     const signer = this.state().signer;
-    if (!signer) throw new Error("no signing key is active");
+    if (!signer) throw new ServiceError("unavailable", "No signing key is active; retry later.");
     const entry = this.imported.get(signer.kid)!;
     if (!entry.privateKey || !entry.privateKeyObject) {
-      const jwk = JSON.parse(decrypt(this.kek, signer.privateKeyEncrypted, signer.kid));
+      const jwk = JSON.parse(decrypt(this.secrets.keyEncryptionKey, signer.privateKeyEncrypted, signer.kid));
       entry.privateKey = (await importJWK(jwk, signer.alg)) as CryptoKey;
       entry.privateKeyObject = createPrivateKey({ key: jwk, format: "jwk" });
     }

@@ -9,8 +9,6 @@ import { UserDeletedConsumer } from "./user-deleted-consumer";
 
 export interface Events {
   status(): LinkStatus;
-  relay: OutboxRelay | null;
-  consumer: UserDeletedConsumer | null;
   /** Relays what it can within `graceMs`, then closes the link. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -18,7 +16,7 @@ export interface Events {
 export function startEvents(core: Core, logger: Logger, metrics?: Metrics, relayOptions: RelayOptions = {}): Events {
   const { natsUrl, userEventsStream, userDeletedSubject } = core.config;
   if (!natsUrl) {
-    return { status: () => "disabled", relay: null, consumer: null, stop: async () => {} };
+    return { status: () => "disabled", stop: async () => {} };
   }
   const link = new NatsLink(natsUrl, logger);
   const relay = new OutboxRelay(core.store, link, logger, relayOptions, metrics);
@@ -38,8 +36,6 @@ export function startEvents(core: Core, logger: Logger, metrics?: Metrics, relay
   consumer.start();
   return {
     status: () => link.status(),
-    relay,
-    consumer,
     stop: async (graceMs = 2_000) => {
       await consumer.stop();
       await relay.stop(graceMs);

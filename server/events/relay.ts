@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { JetStreamClient } from "nats";
-import type { OutboxRow, SessionStore } from "../core/ports";
+import type { Leases, Outbox, OutboxRow } from "../core/ports";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import type { NatsLink } from "./nats-link";
@@ -18,13 +18,13 @@ export interface RelayOptions {
   /** How often an idle relay looks for rows written by other processes (sessionctl, other instances). */
   pollMs?: number;
   publishTimeoutMs?: number;
+  /** How long the relay lease lasts (default 5 s): after a crash another instance takes over after this. */
+  leaseTtlMs?: number;
   /** Fault injection for crash tests: runs after a batch's PubAcks, before the rows are marked sent. */
   afterPublish?: () => void;
 }
 
 const LEASE = "outbox-relay";
-// Short, so that after a crash another instance (or the restarted one) takes over within seconds.
-const LEASE_TTL_MS = 5_000;
 const MAX_BACKOFF_MS = 5_000;
 
 /** The longest prefix of `rows` that holds at most one event per session. */
@@ -45,6 +45,7 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollMs: number;
   private readonly publishTimeoutMs: number;
+  private readonly leaseTtlMs: number;
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
@@ -54,7 +55,7 @@ export class OutboxRelay {
   private leaseUntil = 0;
 
   constructor(
-    private readonly store: SessionStore,
+    private readonly store: { outbox: Outbox; leases: Leases },
     private readonly link: NatsLink,
     private readonly logger: Logger,
     private readonly options: RelayOptions = {},
@@ -63,6 +64,8 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 2048;
     this.pollMs = options.pollMs ?? 500;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
+    // Short, so that after a crash another instance (or the restarted one) takes over within seconds.
+    this.leaseTtlMs = options.leaseTtlMs ?? 5_000;
   }
 
   start(): void {
@@ -84,7 +87,7 @@ export class OutboxRelay {
     while (
       Date.now() < deadline &&
       this.link.status() === "connected" &&
-      (await this.store.pendingEvents(1)).length > 0
+      (await this.store.outbox.pendingEvents(1)).length > 0
     ) {
       this.wake();
       await Bun.sleep(20);
@@ -92,7 +95,7 @@ export class OutboxRelay {
     this.running = false;
     this.wake();
     await this.loop;
-    await this.store.releaseLease(LEASE, this.owner).catch(() => {});
+    await this.store.leases.releaseLease(LEASE, this.owner).catch(() => {});
   }
 
   private async idle(ms: number): Promise<void> {
@@ -133,7 +136,7 @@ export class OutboxRelay {
   private async pass(): Promise<number> {
     if (this.link.status() !== "connected") return 0;
     if (!(await this.holdLease())) return 0;
-    const rows = await this.store.pendingEvents(this.batchSize);
+    const rows = await this.store.outbox.pendingEvents(this.batchSize);
     if (rows.length === 0) return 0;
     const jet = await this.link.jetstream();
     if (!jet) return 0;
@@ -149,9 +152,9 @@ export class OutboxRelay {
 
   private async holdLease(): Promise<boolean> {
     const now = Date.now();
-    if (this.leaseUntil - now > LEASE_TTL_MS / 2) return true;
-    const held = await this.store.acquireLease(LEASE, this.owner, LEASE_TTL_MS, now);
-    this.leaseUntil = held ? now + LEASE_TTL_MS : 0;
+    if (this.leaseUntil - now > this.leaseTtlMs / 2) return true;
+    const held = await this.store.leases.acquireLease(LEASE, this.owner, this.leaseTtlMs, now);
+    this.leaseUntil = held ? now + this.leaseTtlMs : 0;
     return held;
   }
 
@@ -169,7 +172,7 @@ export class OutboxRelay {
     // a failed row is retried before the next event of its session is ever taken.
     this.options.afterPublish?.();
     const sent = rows.filter((_, i) => acks[i].status === "fulfilled").map((row) => row.id);
-    await this.store.markEventsSent(sent, Date.now());
+    await this.store.outbox.markEventsSent(sent, Date.now());
     if (sent.length < rows.length) {
       const failure = acks.find((ack) => ack.status === "rejected") as PromiseRejectedResult;
       throw failure.reason;

@@ -4,6 +4,7 @@
  */
 import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
+import { dpopErrorHeaders, dpopNonceHeaders } from "../core/dpop";
 import { ServiceError } from "../core/errors";
 import type { Logger } from "../logger";
 import { Metrics } from "../metrics";
@@ -25,12 +26,27 @@ export interface AppOptions {
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
-function toResponse(error: unknown, code: string | number, logger: Logger): Response {
+/** Answers of POST /session/refresh carry the current DPoP nonce (DPOP_NONCE=on), refusals included. */
+function refreshHeaders(core: Core, request: Request, error: unknown): Record<string, string> {
+  if (!new URL(request.url).pathname.endsWith("/session/refresh")) return {};
+  const nonce = core.dpop.currentNonce(core.clock.now());
+  if (error instanceof ServiceError && (error.code === "invalid_dpop_proof" || error.code === "use_dpop_nonce")) {
+    return dpopErrorHeaders(error.code, nonce);
+  }
+  return dpopNonceHeaders(nonce);
+}
+
+function toResponse(
+  error: unknown,
+  code: string | number,
+  logger: Logger,
+  extraHeaders: Record<string, string> = {},
+): Response {
   if (error instanceof AccessDenied) {
     const challenge = error.credentialSent ? 'Bearer error="invalid_token"' : "Bearer";
     return errorResponse("invalid_token", error.message, { "www-authenticate": challenge });
   }
-  if (error instanceof ServiceError) return errorResponse(error.code, error.message);
+  if (error instanceof ServiceError) return errorResponse(error.code, error.message, extraHeaders);
   // Elysia wraps whatever the parse hook throws (413, 415, 400 from parseJsonBody) in a ParseError.
   const cause = (error as { cause?: unknown } | null)?.cause;
   if (code === "PARSE" && cause instanceof ServiceError) return errorResponse(cause.code, cause.message);
@@ -60,7 +76,7 @@ export function createApp(core: Core, options: AppOptions) {
             "retry-after": String(wait),
           });
       }
-      return toResponse(error, code, options.logger);
+      return toResponse(error, code, options.logger, refreshHeaders(core, request, error));
     });
 
   // normalize off: Elysia would otherwise coerce a claims array into an object instead of refusing it.

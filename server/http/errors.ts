@@ -13,6 +13,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   unavailable: 503,
   internal_error: 500,
+  invalid_dpop_proof: 401,
+  use_dpop_nonce: 401,
 };
 
 export const RETRY_AFTER_SECONDS = 1;

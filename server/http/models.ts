@@ -55,6 +55,21 @@ export const CreateSessionBody = t.Object(
         },
       ),
     ),
+    dpop_jkt: t.Optional(
+      t.String({
+        description: "Binds the session to a DPoP key: its RFC 7638 SHA-256 thumbprint, base64url (43 characters).",
+        examples: ["0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"],
+      }),
+    ),
+  },
+  open,
+);
+
+export const RenameBody = t.Object(
+  {
+    name: t.Nullable(
+      t.String({ description: "1–64 characters, no control characters; null clears it.", examples: ["Work laptop"] }),
+    ),
   },
   open,
 );
@@ -84,6 +99,7 @@ export const TokenPairBody = answerOnly(
     expires_in: t.Integer({ examples: [900] }),
     refresh_token: t.String({ description: "Opaque, 256 bits; only its keyed hash is stored." }),
     refresh_token_expires_at: Time,
+    refresh_token_bound: t.Optional(t.Literal(true, { description: "Present for a session bound to a DPoP key." })),
   }),
 );
 
@@ -96,6 +112,7 @@ export const IntrospectionBody = answerOnly(
       created_at: Time,
       last_used_at: Time,
       expires_at: Time,
+      bound: t.Optional(t.Literal(true)),
     }),
     t.Object({ active: t.Literal(false) }),
   ]),
@@ -109,7 +126,11 @@ export const SessionViewBody = t.Object({
   last_used_at: Time,
   expires_at: Time,
   current: t.Boolean(),
+  name: t.Nullable(t.String({ description: "What the user called the session (PATCH /session/{id})." })),
+  bound: t.Optional(t.Literal(true, { description: "Present for a session bound to a DPoP key." })),
 });
+
+export const SessionAnswerBody = answerOnly(SessionViewBody);
 
 export const MySessionsBody = answerOnly(t.Object({ sessions: t.Array(SessionViewBody) }));
 export const RevokedCountBody = answerOnly(t.Object({ revoked: t.Integer({ examples: [3] }) }));

@@ -4,7 +4,7 @@
  * while a request that presents a valid credential is always served — so an attacker sharing an
  * address with a user can never lock that user's session out.
  */
-import type { RateLimit } from "../core/config";
+import type { RateLimit } from "../config";
 
 const SWEEP_EVERY = 1024;
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/core";
-import { countRows, openCoreAt, readStore, sessionctl, sessionctlJson } from "./support";
+import { countRows, openCoreAt, readStore, sessionctl, sessionctlJson, startedByServer } from "./support";
 
 const OTHER_SECRET_KEY = "b".repeat(64);
 
@@ -21,12 +21,12 @@ const byStatus = (keys: KeyObject[], status: string) => keys.filter((k) => k.sta
 
 describe("keys", () => {
   let dir: string;
-  beforeAll(() => {
-    dir = tempDir("sessionctl-keys-");
+  beforeAll(async () => {
+    dir = await startedByServer(tempDir("sessionctl-keys-"));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("list shows the one signing key of a new store", async () => {
+  test("list shows the one signing key the server made on its first start", async () => {
     const keys = await keysList(dir);
     expect(keys).toHaveLength(1);
     expect(Object.keys(keys[0]).sort()).toEqual(["activates_at", "alg", "created_at", "kid", "retired_at", "status"]);
@@ -115,8 +115,8 @@ describe("keys", () => {
 
 describe("clients", () => {
   let dir: string;
-  beforeAll(() => {
-    dir = tempDir("sessionctl-clients-");
+  beforeAll(async () => {
+    dir = await startedByServer(tempDir("sessionctl-clients-"));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { SERVICE_KEY, tempDir } from "../support/core";
 import { postJson, type RunningServer, startServer } from "../support/server";
-import { eventually, outboxEvents, sessionctl, sessionctlJson } from "./support";
+import { waitFor } from "../support/wait";
+import { outboxEvents, sessionctl, sessionctlJson } from "./support";
 
 const WITHIN_10_S = 10_000;
 
@@ -115,11 +116,7 @@ describe("keys", () => {
     const result = await sessionctl(dir, ["keys", "rotate"]);
     expect(result.code).toBe(0);
     const kid = result.stdout.match(/signing key (\S+):/)![1];
-    await eventually(
-      async () => ((await jwksKids()).includes(kid) ? true : undefined),
-      WITHIN_10_S,
-      "new kid in the JWKS",
-    );
+    await waitFor("new kid in the JWKS", async () => (await jwksKids()).includes(kid), WITHIN_10_S);
     // It signs only after the JWKS cache time, so verifiers have it before any token uses it.
     expect(kidOf((await openSession("live-carol")).access_token)).toBe(firstKid);
   }, 20_000);
@@ -128,10 +125,10 @@ describe("keys", () => {
     const result = await sessionctl(dir, ["keys", "rotate", "--now"]);
     expect(result.code).toBe(0);
     const kid = result.stdout.match(/signing key (\S+):/)![1];
-    await eventually(
-      async () => (kidOf((await openSession("live-dave")).access_token) === kid ? true : undefined),
-      WITHIN_10_S,
+    await waitFor(
       "new tokens signed by the new key",
+      async () => kidOf((await openSession("live-dave")).access_token) === kid,
+      WITHIN_10_S,
     );
     expect((await me(oldToken.access_token)).status).toBe(200);
     expect(await jwksKids()).toContain(firstKid);
@@ -145,11 +142,7 @@ describe("keys", () => {
 
     const forced = await sessionctl(dir, ["keys", "retire", firstKid, "--force"]);
     expect(forced.code).toBe(0);
-    await eventually(
-      async () => ((await me(oldToken.access_token)).status === 401 ? true : undefined),
-      WITHIN_10_S,
-      "old token refused",
-    );
+    await waitFor("old token refused", async () => (await me(oldToken.access_token)).status === 401, WITHIN_10_S);
     expect(await jwksKids()).not.toContain(firstKid);
   }, 20_000);
 });

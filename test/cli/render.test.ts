@@ -5,7 +5,7 @@ import { type CliIO, createContext } from "../../cli/context";
 import { EXIT, EXIT_CODE } from "../../cli/exit-codes";
 import { runCli } from "../../cli/program";
 import { renderJson, renderRecord, renderTable, truncate } from "../../cli/render";
-import { loadConfig } from "../../server/core/config";
+import { loadConfig } from "../../server/config";
 import { ERROR_CODES, ServiceError } from "../../server/core/errors";
 
 test("on a terminal tables have boxes; elsewhere plain columns without colour codes or trailing spaces", () => {
@@ -53,6 +53,7 @@ test("store failures are one line: unavailable exits 1, and a failed query never
   const failing = (error: unknown) => ({
     ...createContext(loadConfig({}), io),
     withCore: async () => Promise.reject(error),
+    withReader: async () => Promise.reject(error),
   });
 
   expect(await runCli(["stats"], failing(new ServiceError("unavailable")))).toBe(EXIT.error);

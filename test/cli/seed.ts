@@ -29,8 +29,8 @@ export async function seedStore(dir: string): Promise<Seeded> {
     const rotated = await core.sessions.refresh({ refreshToken: revoked.refresh_token });
     await core.sessions.revokeByRefreshToken(rotated.refresh_token);
     const expired = await core.sessions.create({ userId: "bob" });
-    const relayed = (await core.store.pendingEvents(100)).filter((e) => e.payload.includes(revoked.session_id));
-    await core.store.markEventsSent(
+    const relayed = (await core.store.outbox.pendingEvents(100)).filter((e) => e.payload.includes(revoked.session_id));
+    await core.store.outbox.markEventsSent(
       relayed.map((e) => e.id),
       now - 35 * DAY,
     );

@@ -13,6 +13,7 @@ const SESSION_OBJECT_KEYS = [
   "created_at",
   "last_used_at",
   "expires_at",
+  "name",
   "status",
   "revoked_at",
   "revoke_reason",
@@ -73,7 +74,9 @@ describe("list", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe("");
     const lines = result.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^SESSION_ID\s+USER_ID\s+STATUS\s+CREATED\s+LAST_USED\s+EXPIRES\s+IP\s+USER_AGENT$/);
+    expect(lines[0]).toMatch(
+      /^SESSION_ID\s+USER_ID\s+STATUS\s+NAME\s+CREATED\s+LAST_USED\s+EXPIRES\s+IP\s+USER_AGENT$/,
+    );
     expect(lines).toHaveLength(5);
     expect(result.stdout).toContain("revoked (logout)");
     expect(result.stdout).not.toMatch(/[\u001b│─┌┐└┘]/);

@@ -51,7 +51,13 @@ export async function sessionctlJson<T = any>(dir: string, args: string[]): Prom
 
 /** The core in-process on the same file, with a clock the test moves (to make sessions old). */
 export async function openCoreAt(dir: string, clock: FakeClock = new FakeClock(Date.now())): Promise<Core> {
-  return openCore(testConfig(dir), { clock });
+  return openCore(testConfig(dir), { role: "server", clock });
+}
+
+/** A store as the server leaves it after its first start (migrated, with its first signing key). */
+export async function startedByServer(dir: string): Promise<string> {
+  await (await openCoreAt(dir)).close();
+  return dir;
 }
 
 /** Read-only SQL on the store, to check rows without going through the code under test. */
@@ -83,16 +89,5 @@ export const outboxEvents = (dir: string): OutboxEvent[] =>
       }>
     ).map((row) => ({ subject: row.subject, sentAt: row.sentAt, event: JSON.parse(row.payload) })),
   );
-
-/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await Bun.sleep(100);
-  }
-}
 
 export const DAY = 86_400_000;

@@ -4,7 +4,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/core";
 import { PROJECT_ROOT } from "../support/server";
-import { cliEnv, sessionctl } from "./support";
+import { cliEnv, sessionctl, startedByServer } from "./support";
 
 const dir = tempDir("sessionctl-usage-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,6 +94,7 @@ test("--version prints the package version", async () => {
 });
 
 test("the sessionctl bin (shebang) and `bun run sessionctl` both run the CLI", async () => {
+  await startedByServer(dir);
   const run = async (cmd: string[]) => {
     const proc = Bun.spawn(cmd, { cwd: PROJECT_ROOT, env: cliEnv(dir), stdout: "pipe", stderr: "pipe" });
     return { code: await proc.exited, stdout: await new Response(proc.stdout).text() };

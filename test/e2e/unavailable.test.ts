@@ -28,7 +28,7 @@ function dump(): string {
   const db = openDbReadOnly(dir);
   try {
     return JSON.stringify(
-      ["sessions", "retired_refresh_tokens", "outbox", "deleted_users"].map((table) =>
+      ["sessions", "dpop_proofs", "outbox", "deleted_users"].map((table) =>
         db.query(`select * from ${table} order by rowid`).all(),
       ),
     );

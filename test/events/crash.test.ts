@@ -1,6 +1,6 @@
 /**
  * The server SIGKILLed after JetStream acknowledged a batch and before the rows were marked sent
- * (RELAY_CRASH_AFTER_PUBLISH=1): after a restart the rows are published again, and the stream
+ * (SESSION_SERVICE_FAULT=relay-crash-after-publish): after a restart the rows are published again, and the stream
  * still holds each event exactly once (Nats-Msg-Id dedupe), with nothing left unsent.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -8,8 +8,9 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "bun";
 import { tempDir } from "../support/core";
-import { type NatsClient, natsClient, type RunningNats, startNats, waitFor } from "../support/nats";
+import { type NatsClient, natsClient, type RunningNats, startNats } from "../support/nats";
 import { client, freePort, type Pair, PROJECT_ROOT, ServerPool, serverEnv } from "../support/server";
+import { waitFor } from "../support/wait";
 import { bySession, cloudEvent, outboxState } from "./helpers";
 
 const pool = new ServerPool();
@@ -56,7 +57,7 @@ test("SIGKILL between PubAck and mark-sent: after restart each event is in the s
     env: {
       PATH: PATH ?? "",
       HOME: HOME ?? "",
-      ...serverEnv(dir, { NATS_URL: nats.url, RELAY_CRASH_AFTER_PUBLISH: "1" }),
+      ...serverEnv(dir, { NATS_URL: nats.url, SESSION_SERVICE_FAULT: "relay-crash-after-publish" }),
       PORT: String(await freePort()),
     },
     stdout: "ignore",

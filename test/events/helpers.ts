@@ -64,7 +64,6 @@ export function secretsOf(pairs: Pair[], dirs: string[]): string[] {
         "select refresh_token_hash as v from sessions",
         "select previous_token_hash as v from sessions",
         "select rotation_nonce as v from sessions",
-        "select token_hash as v from retired_refresh_tokens",
         "select key_hash as v from service_clients",
         "select private_key_encrypted as v from signing_keys",
       ];

@@ -5,8 +5,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
-import { type NatsClient, natsClient, type RunningNats, startNats, waitFor } from "../support/nats";
+import { type NatsClient, natsClient, type RunningNats, startNats } from "../support/nats";
 import { client, type Pair, ServerPool } from "../support/server";
+import { waitFor } from "../support/wait";
 import { bySession, cloudEvent, outboxState } from "./helpers";
 
 const pool = new ServerPool();

@@ -6,8 +6,9 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tempDir } from "../support/core";
-import { natsClient, type RunningNats, startNats, waitFor } from "../support/nats";
+import { natsClient, type RunningNats, startNats } from "../support/nats";
 import { client, dbFile, openDbReadOnly, type Pair, ServerPool } from "../support/server";
+import { waitFor } from "../support/wait";
 
 const pool = new ServerPool();
 const dir = tempDir();

@@ -361,7 +361,7 @@ describe("never a 500", () => {
       }
     }
     // The store is as it was, except for sessions a valid create made.
-    const stats = await t.core.store.stats(t.clock.now());
+    const stats = await t.core.store.admin.stats(t.clock.now());
     expect(stats.sessions.revoked).toBe(0);
   });
 });

@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const stored = async (sessionId: string) => (await t.core.store.findSession(sessionId))!;
+const stored = async (sessionId: string) => (await t.core.store.sessions.findSession(sessionId))!;
 
 test("201 with the contract's body and Cache-Control: no-store", async () => {
   const res = await t.call("POST", "/session", {
@@ -57,12 +57,12 @@ describe("SQL-ish and odd strings are data, stored verbatim", () => {
     "🚀 ünïcødé 用户",
   ];
   test.each(values)("user_id %j", async (userId) => {
-    const before = await t.core.store.stats(t.clock.now());
+    const before = await t.core.store.admin.stats(t.clock.now());
     const pair = await openSession(t, { user_id: userId, user_agent: userId });
     expect(pair.user_id).toBe(userId);
     const row = await stored(pair.session_id);
     expect([row.userId, row.userAgent]).toEqual([userId, userId]);
-    const after = await t.core.store.stats(t.clock.now());
+    const after = await t.core.store.admin.stats(t.clock.now());
     expect(after.sessions.active).toBe(before.sessions.active + 1);
     expect(after.events.pending).toBe(before.events.pending + 1);
     // Validate finds it by token, not by anything injected.
@@ -114,7 +114,7 @@ describe("user_agent", () => {
 
   test("the created event carries the cleaned user agent", async () => {
     const pair = await openSession(t, { user_id: "ua-ev", user_agent: `${"B".repeat(600)}\u0000` });
-    const events = await t.core.store.pendingEvents(10_000);
+    const events = await t.core.store.outbox.pendingEvents(10_000);
     const event = events.map((e) => JSON.parse(e.payload)).find((e) => e.subject === pair.session_id);
     expect(event.data.user_agent).toBe("B".repeat(512));
   });
@@ -148,7 +148,7 @@ test("unknown fields are ignored and never stored", async () => {
   const row = await stored(pair.session_id);
   expect(row.revokedAt).toBeNull();
   expect(JSON.stringify(row)).not.toContain("UNKNOWN-MARKER");
-  expect(JSON.stringify(await t.core.store.pendingEvents(10_000))).not.toContain("UNKNOWN-MARKER");
+  expect(JSON.stringify(await t.core.store.outbox.pendingEvents(10_000))).not.toContain("UNKNOWN-MARKER");
 });
 
 test("a deleted user gets 409 user_deleted and no session", async () => {

@@ -35,7 +35,7 @@ describe("refresh", () => {
     expect(next).toMatchObject({ session_id: first.session_id, user_id: "r1", token_type: "Bearer", expires_in: 900 });
     expect(next.refresh_token).not.toBe(first.refresh_token);
     expect(next.refresh_token_expires_at).toBe(new Date(t.clock.now() + 3_600_000).toISOString());
-    const row = await t.core.store.findSession(first.session_id);
+    const row = await t.core.store.sessions.findSession(first.session_id);
     expect([row!.userAgent, row!.ip, row!.rotationCount]).toEqual(["new-agent", "2001:db8::1", 1]);
   });
 
@@ -49,7 +49,7 @@ describe("refresh", () => {
     t.clock.advance(9_000);
     const retry = (await json(await refresh(pair.refresh_token))) as TokenPair;
     expect(retry.refresh_token).toBe(bodies[0].refresh_token);
-    expect((await t.core.store.findSession(pair.session_id))!.rotationCount).toBe(1);
+    expect((await t.core.store.sessions.findSession(pair.session_id))!.rotationCount).toBe(1);
   });
 
   test("reuse after the window: 401 invalid_grant, and the session stays revoked", async () => {
@@ -58,7 +58,7 @@ describe("refresh", () => {
     const next = (await json(await refresh(pair.refresh_token))) as TokenPair;
     t.clock.advance(10_001);
     await expectError(await refresh(pair.refresh_token), 401, "invalid_grant", [pair.refresh_token]);
-    expect((await t.core.store.findSession(pair.session_id))!.revokeReason).toBe("refresh_token_reuse");
+    expect((await t.core.store.sessions.findSession(pair.session_id))!.revokeReason).toBe("refresh_token_reuse");
     await expectError(await refresh(next.refresh_token), 401, "invalid_grant", [next.refresh_token]);
     expect((await refresh(other.refresh_token)).status).toBe(200);
   });
@@ -81,7 +81,7 @@ describe("every refresh failure looks the same", () => {
     const reused = await openSession(t, { user_id: "same" });
     await refresh(reused.refresh_token);
     t.clock.advance(11_000); // past the grace window, the session itself still active
-    expect((await t.core.store.findSession(reused.session_id))!.revokedAt).toBeNull();
+    expect((await t.core.store.sessions.findSession(reused.session_id))!.revokedAt).toBeNull();
     const cases: Record<string, string> = {
       unknown: "A".repeat(43),
       malformed: "not base64 at all!",
@@ -96,7 +96,7 @@ describe("every refresh failure looks the same", () => {
       const headers = JSON.stringify([...res.headers.entries()].sort());
       answers.push({ name, status: res.status, headers, body: await res.text() });
     }
-    expect((await t.core.store.findSession(reused.session_id))!.revokeReason).toBe("refresh_token_reuse");
+    expect((await t.core.store.sessions.findSession(reused.session_id))!.revokeReason).toBe("refresh_token_reuse");
     for (const answer of answers) {
       expect({ ...answer, name: "" }).toEqual({ ...answers[0], name: "" });
     }
@@ -154,9 +154,9 @@ describe("revoke", () => {
       expect(res.headers.get("cache-control")).toBe("no-store");
       expect(await res.text()).toBe("{}");
     }
-    expect((await t.core.store.findSession(pair.session_id))!.revokeReason).toBe("logout");
+    expect((await t.core.store.sessions.findSession(pair.session_id))!.revokeReason).toBe("logout");
     expect(
-      (await t.core.store.pendingEvents(10_000)).filter((e) => JSON.parse(e.payload).subject === pair.session_id)
+      (await t.core.store.outbox.pendingEvents(10_000)).filter((e) => JSON.parse(e.payload).subject === pair.session_id)
         .length,
     ).toBe(2);
   });
@@ -172,6 +172,6 @@ describe("revoke", () => {
     const b = (await json(await refresh(a.refresh_token))) as TokenPair;
     await refresh(b.refresh_token);
     await t.call("POST", "/session/revoke", { body: { refresh_token: a.refresh_token } });
-    expect((await t.core.store.findSession(a.session_id))!.revokeReason).toBe("refresh_token_reuse");
+    expect((await t.core.store.sessions.findSession(a.session_id))!.revokeReason).toBe("refresh_token_reuse");
   });
 });

@@ -56,12 +56,12 @@ describe("DELETE /session/{id}", () => {
     const res = await t.call("DELETE", `/session/${other.session_id}`, { headers: bearer(alice.access_token) });
     expect(res.status).toBe(204);
     expect(await res.text()).toBe("");
-    expect((await t.core.store.findSession(other.session_id))!.revokeReason).toBe("logout");
-    const events = (await t.core.store.pendingEvents(10_000)).length;
+    expect((await t.core.store.sessions.findSession(other.session_id))!.revokeReason).toBe("logout");
+    const events = (await t.core.store.outbox.pendingEvents(10_000)).length;
     const again = await t.call("DELETE", `/session/${other.session_id}`, { headers: bearer(alice.access_token) });
     expect(again.status).toBe(204);
-    expect((await t.core.store.pendingEvents(10_000)).length).toBe(events);
-    expect((await t.core.store.findSession(alice.session_id))!.revokedAt).toBeNull();
+    expect((await t.core.store.outbox.pendingEvents(10_000)).length).toBe(events);
+    expect((await t.core.store.sessions.findSession(alice.session_id))!.revokedAt).toBeNull();
   });
 
   test("the current session itself: 204, and its access token stops working", async () => {
@@ -79,7 +79,7 @@ describe("DELETE /session/all", () => {
     const res = await t.call("DELETE", "/session/all/", { headers: bearer(z1.access_token) });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ revoked: 1 });
-    expect((await t.core.store.findSession(other.session_id))!.revokedAt).toBeNull();
+    expect((await t.core.store.sessions.findSession(other.session_id))!.revokedAt).toBeNull();
   });
 
   test("all of the caller's sessions (logout_all), whatever the body says about other users", async () => {
@@ -92,8 +92,9 @@ describe("DELETE /session/all", () => {
     });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ revoked: 2 });
-    for (const s of [a1, a2]) expect((await t.core.store.findSession(s.session_id))!.revokeReason).toBe("logout_all");
-    expect((await t.core.store.findSession(other.session_id))!.revokedAt).toBeNull();
+    for (const s of [a1, a2])
+      expect((await t.core.store.sessions.findSession(s.session_id))!.revokeReason).toBe("logout_all");
+    expect((await t.core.store.sessions.findSession(other.session_id))!.revokedAt).toBeNull();
   });
 
   test("keep_current=true keeps the caller's own session (logout_others)", async () => {
@@ -101,8 +102,8 @@ describe("DELETE /session/all", () => {
     const e2 = await openSession(t, { user_id: "erin" });
     const res = await t.call("DELETE", "/session/all?keep_current=true", { headers: bearer(e1.access_token) });
     expect(await json(res)).toEqual({ revoked: 1 });
-    expect((await t.core.store.findSession(e1.session_id))!.revokedAt).toBeNull();
-    expect((await t.core.store.findSession(e2.session_id))!.revokeReason).toBe("logout_others");
+    expect((await t.core.store.sessions.findSession(e1.session_id))!.revokedAt).toBeNull();
+    expect((await t.core.store.sessions.findSession(e2.session_id))!.revokeReason).toBe("logout_others");
     const again = await t.call("DELETE", "/session/all?keep_current=true", { headers: bearer(e1.access_token) });
     expect(await json(again)).toEqual({ revoked: 0 });
   });
@@ -139,12 +140,13 @@ describe("GET /session/me", () => {
       "expires_at",
       "ip",
       "last_used_at",
+      "name",
       "session_id",
       "user_agent",
     ]);
     expect(sessions[0]).toMatchObject({ user_agent: "one", ip: "192.0.2.1" });
     expect(sessions[1]).toMatchObject({ user_agent: "two", ip: null });
-    const row = await t.core.store.findSession(g1.session_id);
+    const row = await t.core.store.sessions.findSession(g1.session_id);
     for (const secret of [
       g1.refresh_token,
       g2.refresh_token,

@@ -4,7 +4,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { HybridStore } from "../../db/hybrid/store";
 import { SqliteStore } from "../../db/sqlite/store";
-import { loadConfig } from "../../server/core/config";
+import { loadConfig } from "../../server/config";
 import { openStore } from "../../server/open-core";
 import { tempDir } from "../support/core";
 import { HYBRID_REDIS_URL } from "./support";

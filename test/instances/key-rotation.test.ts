@@ -5,8 +5,8 @@
  * the very first token of the new key on.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { waitFor } from "../support/nats";
 import { client, type Pair } from "../support/server";
+import { waitFor } from "../support/wait";
 import { type Cluster, kidOf, openSession, startCluster } from "./cluster";
 
 let cluster: Cluster;

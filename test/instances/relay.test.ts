@@ -7,8 +7,9 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { bySession, cloudEvent } from "../events/helpers";
-import { type NatsClient, natsClient, waitFor } from "../support/nats";
+import { type NatsClient, natsClient } from "../support/nats";
 import { client, type Pair, type RunningServer } from "../support/server";
+import { waitFor } from "../support/wait";
 import { type Cluster, openSession, startCluster } from "./cluster";
 
 const clusters: Cluster[] = [];
@@ -128,7 +129,7 @@ test("SIGKILL of the lease holder mid-burst: B takes over, each event reaches th
 
 test("the holder dies between PubAck and mark-sent: B relays the batch again, JetStream drops the repeats", async () => {
   // A relays one batch and SIGKILLs itself before marking it sent (fault injection of the server).
-  const { cluster, bus } = await clusterWithHolderA({ RELAY_CRASH_AFTER_PUBLISH: "1" });
+  const { cluster, bus } = await clusterWithHolderA({ SESSION_SERVICE_FAULT: "relay-crash-after-publish" });
   const [a, b] = [cluster.a, cluster.b];
 
   const pairs = await createMany([b.url], 100, "relay-crash");

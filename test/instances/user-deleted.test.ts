@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { cloudEvent } from "../events/helpers";
-import { type NatsClient, natsClient, waitFor } from "../support/nats";
+import { type NatsClient, natsClient } from "../support/nats";
 import { client, type Pair } from "../support/server";
+import { waitFor } from "../support/wait";
 import { type Cluster, openSession, startCluster } from "./cluster";
 
 let cluster: Cluster;

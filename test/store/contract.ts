@@ -8,6 +8,7 @@ import type { SessionStore } from "../../server/core/ports";
 import { adminContract } from "./contract/admin";
 import { createContract } from "./contract/create";
 import type { ContractContext } from "./contract/fixtures";
+import { flowsContract } from "./contract/flows";
 import { outboxContract } from "./contract/outbox";
 import { revokeContract } from "./contract/revoke";
 import { rotateContract } from "./contract/rotate";
@@ -50,5 +51,6 @@ export function storeContract(name: string, factory: StoreFactory): void {
     revokeContract(ctx);
     outboxContract(ctx);
     adminContract(ctx);
+    flowsContract(ctx);
   });
 }

@@ -8,7 +8,7 @@ import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../../db/sqlite/store";
 import { tempDir } from "../support/core";
-import { waitFor } from "../support/nats";
+import { waitFor } from "../support/wait";
 import { events, newRow, newUser, T0 } from "./contract/fixtures";
 
 let dir: string;

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Config, loadConfig } from "../../server/core/config";
+import { type Config, loadConfig } from "../../server/config";
 import type { Clock, SigningKeyRow } from "../../server/core/ports";
 import { createApp } from "../../server/http/app";
 import { createLogger } from "../../server/logger";
@@ -34,6 +34,7 @@ export const signingKeyRow = (kid: string, activatesAt: number, extra: Partial<S
   createdAt: activatesAt,
   activatesAt,
   retiredAt: null,
+  mac: "",
   ...extra,
 });
 
@@ -76,7 +77,7 @@ export interface TestCore {
 
 export async function openTestCore(env: Record<string, string> = {}, clock = new FakeClock()): Promise<TestCore> {
   const dir = tempDir();
-  const core = await openCore(testConfig(dir, env), { clock });
+  const core = await openCore(testConfig(dir, env), { role: "server", clock });
   return {
     core,
     clock,

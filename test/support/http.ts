@@ -19,9 +19,9 @@ export async function openSession(
 export async function snapshot(core: Core): Promise<string> {
   const now = core.clock.now();
   return JSON.stringify({
-    stats: await core.store.stats(now),
-    sessions: await core.store.listSessions({ status: "all", limit: 10_000 }, now),
-    events: await core.store.pendingEvents(10_000),
+    stats: await core.store.admin.stats(now),
+    sessions: await core.store.admin.listSessions({ status: "all", limit: 10_000 }, now),
+    events: await core.store.outbox.pendingEvents(10_000),
   });
 }
 

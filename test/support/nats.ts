@@ -8,6 +8,7 @@ import { type Subprocess, spawn } from "bun";
 import { connect, type JetStreamManager, type NatsConnection, type StoredMsg } from "nats";
 import { tempDir } from "./core";
 import { freePort } from "./server";
+import { waitFor } from "./wait";
 
 export const NATS_SERVER = "/usr/sbin/nats-server";
 
@@ -100,28 +101,6 @@ export async function startNats(timeoutMs = 10_000): Promise<RunningNats> {
       rmSync(storeDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls `check` until it returns a truthy value, or fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | Promise<T>,
-  timeoutMs = 10_000,
-  everyMs = 50,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
-    await Bun.sleep(everyMs);
-  }
 }
 
 /** A message read back from a stream. */

@@ -7,9 +7,9 @@ import { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BunFile, type Subprocess, spawn } from "bun";
-import { decodeSecretKey } from "../../server/core/config";
-import { deriveChildToken, hashSecret } from "../../server/core/refresh-tokens";
-import { deriveSecrets } from "../../server/core/secrets";
+import { decodeSecretKey } from "../../server/config";
+import { deriveChildToken, readRefreshToken } from "../../server/core/refresh-tokens";
+import { deriveSecrets, keyedHash } from "../../server/core/secrets";
 import { SECRET_KEY, SERVICE_KEY } from "./core";
 
 export const PROJECT_ROOT = join(import.meta.dir, "..", "..");
@@ -127,12 +127,13 @@ export function openDbReadOnly(dir: string): Database {
 
 /** The keyed hash the store keeps for a refresh token, computed with the test SECRET_KEY. */
 export function refreshTokenHash(token: string, secretKey = SECRET_KEY): string {
-  return hashSecret(deriveSecrets(decodeSecretKey(secretKey)!).tokenHashKey, token);
+  return keyedHash(deriveSecrets(decodeSecretKey(secretKey)!).tokenHashKey, token);
 }
 
 /** The refresh token a rotation of `parent` with `nonce` hands out (what a grace replay returns). */
 export function rotatedToken(parent: string, nonce: string, secretKey = SECRET_KEY): string {
-  return deriveChildToken(deriveSecrets(decodeSecretKey(secretKey)!).tokenDeriveKey, parent, nonce);
+  const keys = deriveSecrets(decodeSecretKey(secretKey)!);
+  return deriveChildToken(keys, parent, readRefreshToken(keys, parent)!, nonce);
 }
 
 /** Starts servers and remembers them, so afterAll can SIGKILL whatever is still running. */

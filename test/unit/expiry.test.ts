@@ -20,7 +20,7 @@ test("a new session ends at the idle deadline; refresh_token_expires_at says so"
   const start = t.clock.now();
   const pair = await t.core.sessions.create({ userId: "alice" });
   expect(pair.refresh_token_expires_at).toBe(new Date(start + HOUR).toISOString());
-  const row = await t.core.store.findSession(pair.session_id);
+  const row = await t.core.store.sessions.findSession(pair.session_id);
   expect(row!.absoluteExpiresAt).toBe(start + 3 * HOUR);
   expect(row!.expiresAt).toBe(start + HOUR);
 });
@@ -33,7 +33,7 @@ test("unused past the idle deadline: refresh fails, validate says inactive", asy
   expect((await t.core.sessions.validate(pair.refresh_token)).active).toBe(false);
   expect(await code(t.core.sessions.refresh({ refreshToken: pair.refresh_token }))).toBe("invalid_grant");
   // Expiry is not a revocation.
-  expect((await t.core.store.findSession(pair.session_id))!.revokedAt).toBeNull();
+  expect((await t.core.store.sessions.findSession(pair.session_id))!.revokedAt).toBeNull();
 });
 
 test("refresh moves the idle deadline but never past the absolute one", async () => {
@@ -47,7 +47,7 @@ test("refresh moves the idle deadline but never past the absolute one", async ()
   t.clock.advance(HOUR - 1000); // start + 3h - 3 s
   pair = await t.core.sessions.refresh({ refreshToken: pair.refresh_token });
   expect(pair.refresh_token_expires_at).toBe(new Date(start + 3 * HOUR).toISOString());
-  const row = await t.core.store.findSession(pair.session_id);
+  const row = await t.core.store.sessions.findSession(pair.session_id);
   expect(row!.expiresAt).toBe(start + 3 * HOUR);
   expect(row!.absoluteExpiresAt).toBe(start + 3 * HOUR);
 });

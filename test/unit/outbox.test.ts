@@ -10,7 +10,7 @@ beforeEach(async () => {
 afterEach(() => t.close());
 
 const events = async () =>
-  (await t.core.store.pendingEvents(1000)).map((row) => ({ row, event: JSON.parse(row.payload) }));
+  (await t.core.store.outbox.pendingEvents(1000)).map((row) => ({ row, event: JSON.parse(row.payload) }));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -51,6 +51,7 @@ test("session.created: CloudEvents envelope and exactly the contract's data fiel
     ip: "192.0.2.1",
     created_at: new Date(t.clock.now()).toISOString(),
     expires_at: pair.refresh_token_expires_at,
+    bound: false,
   });
 });
 
@@ -112,8 +113,8 @@ test("no token, hash, nonce or claim in any outbox row", async () => {
   const b = await t.core.sessions.refresh({ refreshToken: a.refresh_token });
   pairs.push(b);
   await t.core.sessions.revokeByRefreshToken(b.refresh_token);
-  const row = await t.core.store.findSession(a.session_id);
-  const text = JSON.stringify(await t.core.store.pendingEvents(1000));
+  const row = await t.core.store.sessions.findSession(a.session_id);
+  const text = JSON.stringify(await t.core.store.outbox.pendingEvents(1000));
   const secrets = [
     ...pairs.flatMap((p) => [p.refresh_token, p.access_token]),
     row!.refreshTokenHash,

@@ -4,18 +4,25 @@ import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { deriveChildToken, hashSecret, mintRefreshToken } from "../../server/core/refresh-tokens";
-import { deriveSecrets } from "../../server/core/secrets";
+import {
+  deriveChildToken,
+  mintRefreshToken,
+  REFRESH_TOKEN_LENGTH,
+  readRefreshToken,
+} from "../../server/core/refresh-tokens";
+import { deriveSecrets, keyedHash } from "../../server/core/secrets";
+import { SecretKeyMismatch } from "../../server/core/signing-keys";
 import { openTestCore } from "../support/core";
 
 const keyA = deriveSecrets(Buffer.alloc(32, 1));
 const keyB = deriveSecrets(Buffer.alloc(32, 2));
+const SID = "0193a5c2-7b1e-7c3a-9d2f-4e5b6a7c8d9e";
 
 test("the hash is keyed: a different SECRET_KEY gives a different hash; a plain SHA-256 is not it", () => {
-  const token = mintRefreshToken();
-  const a = hashSecret(keyA.tokenHashKey, token);
-  expect(hashSecret(keyA.tokenHashKey, token)).toBe(a);
-  expect(hashSecret(keyB.tokenHashKey, token)).not.toBe(a);
+  const token = mintRefreshToken(keyA, SID, false);
+  const a = keyedHash(keyA.tokenHashKey, token);
+  expect(keyedHash(keyA.tokenHashKey, token)).toBe(a);
+  expect(keyedHash(keyB.tokenHashKey, token)).not.toBe(a);
   expect(a).not.toBe(createHash("sha256").update(token).digest("base64url"));
   expect(a).not.toContain(token);
 });
@@ -25,21 +32,42 @@ test("each purpose has its own sub-key", () => {
   expect(new Set(all).size).toBe(all.length);
 });
 
-test("minted tokens are 256 random bits, URL-safe, never repeated", () => {
-  const tokens = Array.from({ length: 1000 }, mintRefreshToken);
+test("minted tokens: URL-safe, never repeated, naming their session at generation 0 with the binding flag", () => {
+  const tokens = Array.from({ length: 1000 }, () => mintRefreshToken(keyA, SID, false));
   expect(new Set(tokens).size).toBe(1000);
-  for (const token of tokens.slice(0, 20)) {
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-  }
+  for (const token of tokens.slice(0, 20)) expect(token).toMatch(/^[A-Za-z0-9_-]{94}$/);
+  expect(REFRESH_TOKEN_LENGTH).toBe(94);
+  expect(readRefreshToken(keyA, tokens[0]!)).toEqual({ sessionId: SID, generation: 0, bound: false });
+  expect(readRefreshToken(keyA, mintRefreshToken(keyA, SID, true))).toEqual({
+    sessionId: SID,
+    generation: 0,
+    bound: true,
+  });
 });
 
-test("a child is derived deterministically from parent and nonce, with the key", () => {
-  const child = deriveChildToken(keyA.tokenDeriveKey, "parent", "nonce");
-  expect(deriveChildToken(keyA.tokenDeriveKey, "parent", "nonce")).toBe(child);
-  expect(deriveChildToken(keyA.tokenDeriveKey, "parent", "nonce2")).not.toBe(child);
-  expect(deriveChildToken(keyB.tokenDeriveKey, "parent", "nonce")).not.toBe(child);
-  // parent ‖ nonce is separated, so moving characters across the boundary changes the child.
-  expect(deriveChildToken(keyA.tokenDeriveKey, "paren", "tnonce")).not.toBe(child);
+test("the tag authenticates the token: any changed character, another SECRET_KEY or another length is refused", () => {
+  const token = mintRefreshToken(keyA, SID, false);
+  for (let i = 0; i < token.length; i++) {
+    const changed = token.slice(0, i) + (token[i] === "A" ? "B" : "A") + token.slice(i + 1);
+    expect(readRefreshToken(keyA, changed)).toBeNull();
+  }
+  expect(readRefreshToken(keyB, token)).toBeNull();
+  expect(readRefreshToken(keyA, token.slice(1))).toBeNull();
+  expect(readRefreshToken(keyA, `${token}A`)).toBeNull();
+  expect(readRefreshToken(keyA, "")).toBeNull();
+  expect(readRefreshToken(keyA, "!".repeat(94))).toBeNull();
+});
+
+test("a child is derived deterministically from parent and nonce, one generation later, with the key", () => {
+  const parent = mintRefreshToken(keyA, SID, true);
+  const identity = readRefreshToken(keyA, parent)!;
+  const child = deriveChildToken(keyA, parent, identity, "nonce");
+  expect(deriveChildToken(keyA, parent, identity, "nonce")).toBe(child);
+  expect(readRefreshToken(keyA, child)).toEqual({ sessionId: SID, generation: 1, bound: true });
+  expect(deriveChildToken(keyA, parent, identity, "nonce2")).not.toBe(child);
+  expect(deriveChildToken(keyB, parent, identity, "nonce")).not.toBe(child);
+  const other = mintRefreshToken(keyA, SID, true);
+  expect(deriveChildToken(keyA, other, identity, "nonce")).not.toBe(child);
 });
 
 test("the store holds only the keyed hash of the session's tokens; the raw file has no token", async () => {
@@ -47,9 +75,9 @@ test("the store holds only the keyed hash of the session's tokens; the raw file 
   try {
     const a = await t.core.sessions.create({ userId: "alice" });
     const b = await t.core.sessions.refresh({ refreshToken: a.refresh_token });
-    const row = await t.core.store.findSession(a.session_id);
-    expect(row!.refreshTokenHash).toBe(hashSecret(t.core.secrets.tokenHashKey, b.refresh_token));
-    expect(row!.previousTokenHash).toBe(hashSecret(t.core.secrets.tokenHashKey, a.refresh_token));
+    const row = await t.core.store.sessions.findSession(a.session_id);
+    expect(row!.refreshTokenHash).toBe(keyedHash(t.core.secrets.tokenHashKey, b.refresh_token));
+    expect(row!.previousTokenHash).toBe(keyedHash(t.core.secrets.tokenHashKey, a.refresh_token));
     // Checkpoint the WAL so the main file holds everything, then look at raw bytes of both files.
     const db = new Database(join(t.dir, "sessions.db"));
     db.run("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -69,10 +97,10 @@ test("the store holds only the keyed hash of the session's tokens; the raw file 
   }
 });
 
-test("a core opened on the same file with another SECRET_KEY cannot use the old tokens", async () => {
+test("a core on the same file with another SECRET_KEY does not start, and the tokens mean nothing to it", async () => {
   const t = await openTestCore();
   const pair = await t.core.sessions.create({ userId: "alice" });
-  const { loadConfig } = await import("../../server/core/config");
+  const { loadConfig } = await import("../../server/config");
   const { openCore } = await import("../../server/open-core");
   const loaded = loadConfig({
     DATABASE_URL: `sqlite:${join(t.dir, "sessions.db")}`,
@@ -81,13 +109,16 @@ test("a core opened on the same file with another SECRET_KEY cannot use the old 
     LOG_LEVEL: "silent",
   });
   if (!loaded.ok) throw new Error(loaded.errors.join());
-  // Opening works (private keys are decrypted only to sign), but the tokens' hashes do not match.
-  const other = await openCore(loaded.config, { clock: t.clock });
   try {
-    expect((await other.sessions.validate(pair.refresh_token)).active).toBe(false);
+    // CONTRACT §8: the store's keys were made with another SECRET_KEY, so it refuses to start.
+    await expect(openCore(loaded.config, { role: "server", clock: t.clock })).rejects.toBeInstanceOf(SecretKeyMismatch);
+    await expect(openCore(loaded.config, { role: "operator", clock: t.clock })).rejects.toBeInstanceOf(
+      SecretKeyMismatch,
+    );
+    // Under another key the token's tag does not verify: it names no session at all.
+    expect(readRefreshToken(deriveSecrets(Buffer.from("b".repeat(64), "hex")), pair.refresh_token)).toBeNull();
     expect((await t.core.sessions.validate(pair.refresh_token)).active).toBe(true);
   } finally {
-    await other.close();
     await t.close();
   }
 });

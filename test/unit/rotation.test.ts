@@ -28,7 +28,7 @@ describe("rotation", () => {
     expect(second.access_token).not.toBe(first.access_token);
     expect((await t.core.sessions.validate(first.refresh_token)).active).toBe(false);
     expect((await t.core.sessions.validate(second.refresh_token)).active).toBe(true);
-    const row = await t.core.store.findSession(first.session_id);
+    const row = await t.core.store.sessions.findSession(first.session_id);
     expect(row!.rotationCount).toBe(1);
     expect(row!.lastUsedAt).toBe(t.clock.now());
   });
@@ -40,7 +40,7 @@ describe("rotation", () => {
     t.clock.advance(1000);
     const c = await t.core.sessions.refresh({ refreshToken: b.refresh_token });
     expect(new Set([a.refresh_token, b.refresh_token, c.refresh_token]).size).toBe(3);
-    expect((await t.core.store.findSession(a.session_id))!.rotationCount).toBe(2);
+    expect((await t.core.store.sessions.findSession(a.session_id))!.rotationCount).toBe(2);
   });
 
   test("refresh tokens are at least 256 bits, URL-safe", async () => {
@@ -59,10 +59,10 @@ describe("rotation", () => {
       userAgent: "new\u0007",
       ip: "2001:DB8::0:1",
     });
-    let row = await t.core.store.findSession(a.session_id);
+    let row = await t.core.store.sessions.findSession(a.session_id);
     expect([row!.userAgent, row!.ip]).toEqual(["new", "2001:db8::1"]);
     await t.core.sessions.refresh({ refreshToken: b.refresh_token });
-    row = await t.core.store.findSession(a.session_id);
+    row = await t.core.store.sessions.findSession(a.session_id);
     expect([row!.userAgent, row!.ip]).toEqual(["new", "2001:db8::1"]);
   });
 });
@@ -77,7 +77,7 @@ describe("grace window", () => {
     expect(retry.refresh_token).toBe(first.refresh_token);
     expect(retry.session_id).toBe(first.session_id);
     expect(retry.access_token).not.toBe(first.access_token);
-    const row = await t.core.store.findSession(a.session_id);
+    const row = await t.core.store.sessions.findSession(a.session_id);
     expect(row!.rotationCount).toBe(1);
     expect(row!.revokedAt).toBeNull();
     // The token of the answer is still the current one.
@@ -91,17 +91,17 @@ describe("grace window", () => {
     );
     expect(new Set(answers.map((x) => x.refresh_token)).size).toBe(1);
     expect(answers[0].refresh_token).not.toBe(a.refresh_token);
-    expect((await t.core.store.findSession(a.session_id))!.rotationCount).toBe(1);
+    expect((await t.core.store.sessions.findSession(a.session_id))!.rotationCount).toBe(1);
   });
 
   test("the grace replay does not move last_used_at nor rotate", async () => {
     const a = await t.core.sessions.create({ userId: "alice" });
     t.clock.advance(1000);
     await t.core.sessions.refresh({ refreshToken: a.refresh_token });
-    const before = await t.core.store.findSession(a.session_id);
+    const before = await t.core.store.sessions.findSession(a.session_id);
     t.clock.advance(5000);
     await t.core.sessions.refresh({ refreshToken: a.refresh_token });
-    const after = await t.core.store.findSession(a.session_id);
+    const after = await t.core.store.sessions.findSession(a.session_id);
     expect(after!.refreshTokenHash).toBe(before!.refreshTokenHash);
     expect(after!.rotatedAt).toBe(before!.rotatedAt);
     expect(after!.rotationCount).toBe(1);
@@ -114,7 +114,7 @@ describe("reuse", () => {
     const b = await t.core.sessions.refresh({ refreshToken: a.refresh_token });
     t.clock.advance(10_001);
     await invalidGrant(t.core.sessions.refresh({ refreshToken: a.refresh_token }));
-    const row = await t.core.store.findSession(a.session_id);
+    const row = await t.core.store.sessions.findSession(a.session_id);
     expect(row!.revokedAt).toBe(t.clock.now());
     expect(row!.revokeReason).toBe("refresh_token_reuse");
     // Committed: the current token is dead too, also when read back from a fresh connection.
@@ -137,7 +137,7 @@ describe("reuse", () => {
     await t.core.sessions.refresh({ refreshToken: b.refresh_token });
     // No time passed: b is in grace, a is older.
     await invalidGrant(t.core.sessions.refresh({ refreshToken: a.refresh_token }));
-    const row = await t.core.store.findSession(a.session_id);
+    const row = await t.core.store.sessions.findSession(a.session_id);
     expect(row!.revokeReason).toBe("refresh_token_reuse");
   });
 
@@ -147,7 +147,7 @@ describe("reuse", () => {
     await t.core.sessions.refresh({ refreshToken: one.refresh_token });
     t.clock.advance(11_000);
     await invalidGrant(t.core.sessions.refresh({ refreshToken: one.refresh_token }));
-    expect((await t.core.store.findSession(two.session_id))!.revokedAt).toBeNull();
+    expect((await t.core.store.sessions.findSession(two.session_id))!.revokedAt).toBeNull();
     const next = await t.core.sessions.refresh({ refreshToken: two.refresh_token });
     expect(next.session_id).toBe(two.session_id);
   });
@@ -157,20 +157,20 @@ describe("reuse", () => {
     await t.core.sessions.refresh({ refreshToken: a.refresh_token });
     t.clock.advance(11_000);
     await invalidGrant(t.core.sessions.refresh({ refreshToken: a.refresh_token }));
-    const row = await t.core.store.findSession(a.session_id);
-    const events = (await t.core.store.pendingEvents(100)).length;
+    const row = await t.core.store.sessions.findSession(a.session_id);
+    const events = (await t.core.store.outbox.pendingEvents(100)).length;
     t.clock.advance(1000);
     await invalidGrant(t.core.sessions.refresh({ refreshToken: a.refresh_token }));
-    expect(await t.core.store.findSession(a.session_id)).toEqual(row);
-    expect((await t.core.store.pendingEvents(100)).length).toBe(events);
+    expect(await t.core.store.sessions.findSession(a.session_id)).toEqual(row);
+    expect((await t.core.store.outbox.pendingEvents(100)).length).toBe(events);
   });
 
   test("an unknown token is invalid_grant and changes nothing", async () => {
     const a = await t.core.sessions.create({ userId: "alice" });
-    const before = await t.core.store.findSession(a.session_id);
+    const before = await t.core.store.sessions.findSession(a.session_id);
     for (const token of ["", "x", "A".repeat(43), "\ud800", `${a.refresh_token}x`]) {
       await invalidGrant(t.core.sessions.refresh({ refreshToken: token }));
     }
-    expect(await t.core.store.findSession(a.session_id)).toEqual(before);
+    expect(await t.core.store.sessions.findSession(a.session_id)).toEqual(before);
   });
 });

@@ -1,7 +1,11 @@
 /** keyState: which key signs and which are published, as a pure function of the rows and the time. */
 import { expect, test } from "bun:test";
 import type { SigningKeyRow } from "../../server/core/ports";
-import { JWKS_CACHE_MS, keyState } from "../../server/core/signing-keys";
+import { keyState } from "../../server/core/signing-keys";
+
+/** The default JWKS cache time (JWKS_MAX_AGE): a rotated key signs only after it. */
+const JWKS_CACHE_MS = 300_000;
+
 import { openTestCore, signingKeyRow } from "../support/core";
 
 const TTL = 900_000;
@@ -53,7 +57,7 @@ test("the JWKS of an opened core holds public members only and the private key i
     expect(keys.length).toBe(1);
     expect(keys[0]).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA", use: "sig" });
     expect(Object.keys(keys[0]).sort()).toEqual(["alg", "crv", "kid", "kty", "use", "x"]);
-    const [stored] = await t.core.store.listSigningKeys();
+    const [stored] = await t.core.store.signingKeys.listSigningKeys();
     expect(stored.privateKeyEncrypted).not.toContain('"d"');
     expect(() => JSON.parse(stored.privateKeyEncrypted)).toThrow();
   } finally {

@@ -10,8 +10,8 @@ afterEach(() => t.close());
 
 const state = async () =>
   JSON.stringify({
-    sessions: await t.core.store.listSessions({ status: "all" }, t.clock.now()),
-    events: await t.core.store.pendingEvents(1000),
+    sessions: await t.core.store.admin.listSessions({ status: "all" }, t.clock.now()),
+    events: await t.core.store.outbox.pendingEvents(1000),
   });
 
 test("validate answers the session and changes nothing (no last_used_at, no idle extension)", async () => {
@@ -33,7 +33,7 @@ test("validate answers the session and changes nothing (no last_used_at, no idle
   await t.core.sessions.authenticate(pair.access_token);
   await t.core.sessions.listOwn(pair.access_token);
   expect(await state()).toBe(before);
-  expect((await t.core.store.findSession(pair.session_id))!.lastUsedAt).toBe(created);
+  expect((await t.core.store.sessions.findSession(pair.session_id))!.lastUsedAt).toBe(created);
 });
 
 test("validate of unknown, rotated, revoked tokens is exactly {active:false}", async () => {
@@ -49,7 +49,7 @@ test("revoke with the current token: reason logout", async () => {
   const pair = await t.core.sessions.create({ userId: "alice" });
   t.clock.advance(1000);
   await t.core.sessions.revokeByRefreshToken(pair.refresh_token);
-  const row = await t.core.store.findSession(pair.session_id);
+  const row = await t.core.store.sessions.findSession(pair.session_id);
   expect([row!.revokeReason, row!.revokedAt]).toEqual(["logout", t.clock.now()]);
 });
 
@@ -58,7 +58,7 @@ test("revoke with the previous token inside the grace window: logout", async () 
   await t.core.sessions.refresh({ refreshToken: pair.refresh_token });
   t.clock.advance(5000);
   await t.core.sessions.revokeByRefreshToken(pair.refresh_token);
-  expect((await t.core.store.findSession(pair.session_id))!.revokeReason).toBe("logout");
+  expect((await t.core.store.sessions.findSession(pair.session_id))!.revokeReason).toBe("logout");
 });
 
 test("revoke with the previous token after the window: refresh_token_reuse", async () => {
@@ -66,7 +66,7 @@ test("revoke with the previous token after the window: refresh_token_reuse", asy
   await t.core.sessions.refresh({ refreshToken: pair.refresh_token });
   t.clock.advance(10_001);
   await t.core.sessions.revokeByRefreshToken(pair.refresh_token);
-  expect((await t.core.store.findSession(pair.session_id))!.revokeReason).toBe("refresh_token_reuse");
+  expect((await t.core.store.sessions.findSession(pair.session_id))!.revokeReason).toBe("refresh_token_reuse");
 });
 
 test("revoke with a grandparent token: refresh_token_reuse", async () => {
@@ -74,7 +74,7 @@ test("revoke with a grandparent token: refresh_token_reuse", async () => {
   const b = await t.core.sessions.refresh({ refreshToken: a.refresh_token });
   await t.core.sessions.refresh({ refreshToken: b.refresh_token });
   await t.core.sessions.revokeByRefreshToken(a.refresh_token);
-  expect((await t.core.store.findSession(a.session_id))!.revokeReason).toBe("refresh_token_reuse");
+  expect((await t.core.store.sessions.findSession(a.session_id))!.revokeReason).toBe("refresh_token_reuse");
 });
 
 test("revoke with an unknown token changes nothing; a second revoke emits no second event", async () => {
@@ -109,7 +109,7 @@ test("revokeOwn: the caller's own session only; foreign and malformed ids are no
   expect(await code(t.core.sessions.revokeOwn(caller, bob.session_id))).toBe("not_found");
   expect(await code(t.core.sessions.revokeOwn(caller, bob.session_id.toUpperCase()))).toBe("not_found");
   expect(await code(t.core.sessions.revokeOwn(caller, "all"))).toBe("not_found");
-  expect((await t.core.store.findSession(bob.session_id))!.revokedAt).toBeNull();
+  expect((await t.core.store.sessions.findSession(bob.session_id))!.revokedAt).toBeNull();
   expect(await code(t.core.sessions.revokeOwn(caller, alice.session_id))).toBe("ok");
   expect(await code(t.core.sessions.revokeOwn(caller, alice.session_id))).toBe("ok"); // idempotent
 });
@@ -121,9 +121,10 @@ test("revokeAllOwn: keep_current keeps the caller's session (logout_others), oth
   const bob = await t.core.sessions.create({ userId: "bob" });
   const caller = await t.core.sessions.authenticate(a.access_token);
   expect(await t.core.sessions.revokeAllOwn(caller, true)).toBe(2);
-  expect((await t.core.store.findSession(a.session_id))!.revokedAt).toBeNull();
-  for (const s of [b, c]) expect((await t.core.store.findSession(s.session_id))!.revokeReason).toBe("logout_others");
+  expect((await t.core.store.sessions.findSession(a.session_id))!.revokedAt).toBeNull();
+  for (const s of [b, c])
+    expect((await t.core.store.sessions.findSession(s.session_id))!.revokeReason).toBe("logout_others");
   expect(await t.core.sessions.revokeAllOwn(caller, false)).toBe(1);
-  expect((await t.core.store.findSession(a.session_id))!.revokeReason).toBe("logout_all");
-  expect((await t.core.store.findSession(bob.session_id))!.revokedAt).toBeNull();
+  expect((await t.core.store.sessions.findSession(a.session_id))!.revokeReason).toBe("logout_all");
+  expect((await t.core.store.sessions.findSession(bob.session_id))!.revokedAt).toBeNull();
 });

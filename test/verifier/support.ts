@@ -8,8 +8,9 @@ import { rmSync } from "node:fs";
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
 import { createVerifier, type Verifier, VerifierError, type VerifierOptions } from "../../verifier/index.ts";
 import { tempDir } from "../support/core";
-import { natsClient, type RunningNats, startNats, waitFor } from "../support/nats";
+import { natsClient, type RunningNats, startNats } from "../support/nats";
 import { client, type Pair, type RunningServer, startServer } from "../support/server";
+import { waitFor } from "../support/wait";
 
 export const ISSUER = "session-service";
 export const AUDIENCE = "api";

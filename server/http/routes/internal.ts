@@ -27,6 +27,7 @@ export const internalRoutes = (core: Core) =>
           userAgent: body.user_agent,
           ip: body.ip,
           claims: body.claims,
+          dpopJkt: body.dpop_jkt,
         });
       },
       {

@@ -2,7 +2,14 @@
 import { Elysia, t } from "elysia";
 import type { Core } from "../../open-core";
 import { requireUser, withAccessToken } from "../auth";
-import { errorResponses, MySessionsBody, RevokedCountBody } from "../models";
+import {
+  BODY_ERRORS,
+  errorResponses,
+  MySessionsBody,
+  RenameBody,
+  RevokedCountBody,
+  SessionAnswerBody,
+} from "../models";
 
 const security = [{ accessToken: [] }];
 
@@ -56,6 +63,25 @@ export const userRoutes = (core: Core) =>
         detail: {
           summary: "Log out one device",
           description: "204 for the caller's session, active or already ended; 404 for unknown or foreign ids alike.",
+          tags: ["user"],
+          security,
+        },
+      },
+    )
+    .patch(
+      "/session/:id",
+      async ({ caller, params, body, set }) => {
+        set.headers["cache-control"] = "no-store";
+        return core.sessions.renameOwn(caller, params.id, body.name);
+      },
+      {
+        params: t.Object({ id: t.String({ description: "The session id (a UUID)" }) }),
+        body: RenameBody,
+        response: { 200: SessionAnswerBody, ...errorResponses(...BODY_ERRORS, "invalid_token", "not_found") },
+        detail: {
+          summary: "Name one of my sessions",
+          description:
+            "Sets or clears the name shown in GET /session/me. Nothing else changes (no last_used_at) and no event is emitted. 404 for unknown, foreign, ended or non-UUID ids alike.",
           tags: ["user"],
           security,
         },

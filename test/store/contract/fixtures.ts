@@ -2,7 +2,8 @@
 import { expect } from "bun:test";
 import type { CloudEvent } from "../../../server/core/events";
 import { eventFactory } from "../../../server/core/events";
-import type { EventFactory, RotateInput, SessionRow, SessionStore } from "../../../server/core/ports";
+import type { EventFactory, GraceReplay, Rotation, SessionRow, SessionStore } from "../../../server/core/ports";
+import { sessionOrder } from "../../../server/core/session-rules";
 
 export const T0 = Date.parse("2026-11-30T00:00:00.000Z");
 export const SECOND = 1000;
@@ -31,6 +32,9 @@ export function newRow(userId: string, now = T0, extra: Partial<SessionRow> = {}
     userAgent: "agent/1.0",
     ip: "192.0.2.1",
     claims: '{"role":"member"}',
+    name: null,
+    dpopJkt: null,
+    mac: "mac-of-the-identity-columns",
     createdAt: now,
     lastUsedAt: now,
     absoluteExpiresAt: now + LIFETIME,
@@ -44,34 +48,55 @@ export function newRow(userId: string, now = T0, extra: Partial<SessionRow> = {}
 
 /** Creates a session and insists it was created. */
 export async function create(store: SessionStore, userId: string, now = T0, max = 100): Promise<SessionRow> {
-  const result = await store.createSession({ row: newRow(userId, now), maxSessionsPerUser: max }, events);
+  const result = await store.sessions.create(newRow(userId, now), max, events);
   expect(result).not.toBeNull();
   return result!.row;
 }
 
-export function rotateInput(presentedHash: string, now: number, extra: Partial<RotateInput> = {}): RotateInput {
+export function rotation(
+  row: Pick<SessionRow, "sessionId" | "refreshTokenHash">,
+  now: number,
+  extra: Partial<Rotation> = {},
+): Rotation {
   return {
-    presentedHash,
+    sessionId: row.sessionId,
+    presentedHash: row.refreshTokenHash,
     newHash: newHash(),
     nonce: crypto.randomUUID(),
     now,
-    idleTimeoutMs: IDLE,
-    graceMs: GRACE,
+    idleDeadline: now + IDLE,
     accessExpiresAt: now + ACCESS_TTL,
     ...extra,
   };
 }
 
-/** Rotates and insists it rotated; returns the new current row. */
-export async function rotateOk(store: SessionStore, presentedHash: string, now: number): Promise<SessionRow> {
-  const result = await store.rotate(rotateInput(presentedHash, now), events);
-  expect(result.kind).toBe("rotated");
-  return (result as { row: SessionRow }).row;
+export function graceReplay(
+  row: SessionRow,
+  presentedHash: string,
+  now: number,
+  extra: Partial<GraceReplay> = {},
+): GraceReplay {
+  return {
+    sessionId: row.sessionId,
+    presentedHash,
+    graceStart: now - GRACE,
+    now,
+    accessExpiresAt: now + ACCESS_TTL,
+    ...extra,
+  };
+}
+
+/** Rotates the session's current token and insists it rotated; returns the new current row. */
+export async function rotateOk(store: SessionStore, row: SessionRow, now: number): Promise<SessionRow> {
+  const result = await store.sessions.rotate(rotation(row, now));
+  expect(result).not.toBeNull();
+  expect(result).not.toBe("proof_replayed");
+  return result as SessionRow;
 }
 
 /** Every unsent event, parsed, in outbox order. */
 export async function pending(store: SessionStore): Promise<CloudEvent[]> {
-  return (await store.pendingEvents(10_000)).map((row) => JSON.parse(row.payload) as CloudEvent);
+  return (await store.outbox.pendingEvents(10_000)).map((row) => JSON.parse(row.payload) as CloudEvent);
 }
 
 /** The unsent events of one session as "type:reason" strings, in order. */
@@ -94,4 +119,9 @@ export const failingEvents: EventFactory = {
 export interface ContractContext {
   /** The empty store of the running test. */
   readonly store: SessionStore;
+}
+
+/** The ids of the user's active sessions, most recently used first (the core's order: stores may return any). */
+export async function liveIds(store: SessionStore, userId: string, now: number): Promise<string[]> {
+  return (await store.sessions.listActiveSessions(userId, now)).sort(sessionOrder).map((r) => r.sessionId);
 }

@@ -1,4 +1,8 @@
-/** rotate: compare-and-swap, concurrent rotation, grace replay, reuse revocation, idle and absolute expiry. */
+/**
+ * The conditional writes behind a refresh: the compare-and-swap rotation, the grace replay, and a
+ * DPoP proof's jti recorded once with the change it authorises. (Which write a presented token
+ * calls for is the core's rule: see flows.ts.)
+ */
 import { describe, expect, test } from "bun:test";
 import type { SessionRow } from "../../../server/core/ports";
 import {
@@ -9,24 +13,25 @@ import {
   events,
   eventTrail,
   GRACE,
+  graceReplay,
   IDLE,
   LIFETIME,
   newUser,
-  rotateInput,
   rotateOk,
+  rotation,
   SECOND,
   T0,
 } from "./fixtures";
 
 export function rotateContract(ctx: ContractContext) {
+  const sessions = () => ctx.store.sessions;
+
   describe("rotate: compare-and-swap", () => {
-    test("the presented current token is swapped for the new one, the idle deadline moves", async () => {
+    test("the current token is swapped for the new one; the idle deadline moves; nothing is emitted", async () => {
       const row = await create(ctx.store, newUser());
       const now = T0 + DAY;
-      const input = rotateInput(row.refreshTokenHash, now, { userAgent: "agent/2.0" });
-      const result = await ctx.store.rotate(input, events);
-      expect(result.kind).toBe("rotated");
-      const rotated = (result as { row: SessionRow }).row;
+      const input = rotation(row, now, { userAgent: "agent/2.0" });
+      const rotated = await sessions().rotate(input);
       expect(rotated).toEqual({
         ...row,
         refreshTokenHash: input.newHash,
@@ -39,170 +44,130 @@ export function rotateContract(ctx: ContractContext) {
         expiresAt: now + IDLE,
         accessExpiresAt: now + ACCESS_TTL,
       });
-      expect(await ctx.store.findSession(row.sessionId)).toEqual(rotated);
-      expect(await ctx.store.findActiveByTokenHash(input.newHash, now)).toEqual(rotated);
-      expect(await ctx.store.findActiveByTokenHash(row.refreshTokenHash, now)).toBeNull();
+      expect(await sessions().findSession(row.sessionId)).toEqual(rotated as SessionRow);
       expect(await eventTrail(ctx.store, row.sessionId)).toEqual(["created"]);
     });
 
     test("user agent and ip are replaced only when given; access expiry never moves back", async () => {
       const row = await create(ctx.store, newUser());
-      const r1 = await ctx.store.rotate(
-        rotateInput(row.refreshTokenHash, T0 + 1, { ip: "2001:db8::1", accessExpiresAt: T0 + 5 }),
-        events,
-      );
-      expect((r1 as { row: SessionRow }).row).toMatchObject({
+      const rotated = await sessions().rotate(rotation(row, T0 + 1, { ip: "2001:db8::1", accessExpiresAt: T0 + 5 }));
+      expect(rotated).toMatchObject({
         userAgent: row.userAgent,
         ip: "2001:db8::1",
         accessExpiresAt: row.accessExpiresAt,
       });
     });
 
-    test("unknown tokens are invalid and change nothing", async () => {
+    test("a hash that is not the current one changes nothing: the previous, an unknown, another session's", async () => {
       const row = await create(ctx.store, newUser());
-      expect(await ctx.store.rotate(rotateInput("hash-unknown", T0 + 1), events)).toEqual({ kind: "invalid" });
-      expect(await ctx.store.findSession(row.sessionId)).toEqual(row);
+      const current = await rotateOk(ctx.store, row, T0 + 1);
+      const other = await create(ctx.store, newUser());
+      expect(await sessions().rotate(rotation(row, T0 + 2))).toBeNull();
+      expect(await sessions().rotate(rotation({ ...row, refreshTokenHash: "hash-unknown" }, T0 + 2))).toBeNull();
+      expect(
+        await sessions().rotate(rotation({ ...row, refreshTokenHash: other.refreshTokenHash }, T0 + 2)),
+      ).toBeNull();
+      expect(await sessions().findSession(row.sessionId)).toEqual(current);
     });
 
-    test("concurrent rotations with one token: exactly one rotates, all others replay its answer", async () => {
+    test("a revoked or expired session never rotates", async () => {
+      const revoked = await create(ctx.store, newUser());
+      await sessions().revokeSession(revoked.sessionId, null, "logout", T0 + 1, events);
+      expect(await sessions().rotate(rotation(revoked, T0 + 2))).toBeNull();
+      const expired = await create(ctx.store, newUser());
+      expect(await sessions().rotate(rotation(expired, T0 + IDLE))).toBeNull();
+      expect((await sessions().findSession(expired.sessionId))!.rotationCount).toBe(0);
+    });
+
+    test("concurrent rotations with one token: exactly one wins", async () => {
       const row = await create(ctx.store, newUser());
-      const now = T0 + SECOND;
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => ctx.store.rotate(rotateInput(row.refreshTokenHash, now), events)),
+        Array.from({ length: 20 }, () => sessions().rotate(rotation(row, T0 + SECOND))),
       );
-      const kinds = results.map((r) => r.kind);
-      expect(kinds.filter((k) => k === "rotated")).toHaveLength(1);
-      expect(kinds.filter((k) => k === "grace_replay")).toHaveLength(19);
-      const rows = results.map((r) => (r as { row: SessionRow }).row);
-      const winner = rows[kinds.indexOf("rotated")]!;
-      for (const r of rows)
-        expect([r.refreshTokenHash, r.rotationNonce, r.rotationCount]).toEqual([
-          winner.refreshTokenHash,
-          winner.rotationNonce,
-          1,
-        ]);
-      expect((await ctx.store.findSession(row.sessionId))!.rotationCount).toBe(1);
+      const winners = results.filter((r) => r !== null);
+      expect(winners).toHaveLength(1);
+      expect(await sessions().findSession(row.sessionId)).toEqual(winners[0] as SessionRow);
+      expect((await sessions().findSession(row.sessionId))!.rotationCount).toBe(1);
     });
-  });
 
-  describe("rotate: grace replay", () => {
-    test("the token rotated most recently, within the window, replays the current token without rotating", async () => {
+    test("idle: a rotation moves the deadline to now + idle timeout", async () => {
       const row = await create(ctx.store, newUser());
-      const rotated = await rotateOk(ctx.store, row.refreshTokenHash, T0 + SECOND);
-      const at = T0 + SECOND + GRACE; // the window's last millisecond is still in
-      const replay = await ctx.store.rotate(
-        rotateInput(row.refreshTokenHash, at, { accessExpiresAt: at + ACCESS_TTL, ip: "198.51.100.7" }),
-        events,
-      );
-      expect(replay).toEqual({
-        kind: "grace_replay",
-        row: { ...rotated, accessExpiresAt: at + ACCESS_TTL, ip: "198.51.100.7" },
-      });
-      expect(await ctx.store.findActiveByTokenHash(rotated.refreshTokenHash, at)).toEqual(
-        (replay as { row: SessionRow }).row,
-      );
-    });
-
-    test("just after the window the same token is reuse", async () => {
-      const row = await create(ctx.store, newUser());
-      await rotateOk(ctx.store, row.refreshTokenHash, T0 + SECOND);
-      const result = await ctx.store.rotate(rotateInput(row.refreshTokenHash, T0 + SECOND + GRACE + 1), events);
-      expect(result.kind).toBe("reuse_revoked");
-    });
-  });
-
-  describe("rotate: reuse revocation", () => {
-    test("the previous token after the window revokes the session (refresh_token_reuse); it stays revoked", async () => {
-      const user = newUser();
-      const other = await create(ctx.store, user);
-      const row = await create(ctx.store, user, T0 + 1);
-      const current = await rotateOk(ctx.store, row.refreshTokenHash, T0 + 2);
-      const now = T0 + 2 + GRACE + 1;
-      const result = await ctx.store.rotate(rotateInput(row.refreshTokenHash, now), events);
-      expect(result).toEqual({
-        kind: "reuse_revoked",
-        row: { ...current, revokedAt: now, revokeReason: "refresh_token_reuse" },
-      });
-      expect(await ctx.store.findSession(row.sessionId)).toMatchObject({
-        revokedAt: now,
-        revokeReason: "refresh_token_reuse",
-      });
-      expect(await ctx.store.rotate(rotateInput(current.refreshTokenHash, now + 1), events)).toEqual({
-        kind: "invalid",
-      });
-      expect(await ctx.store.findActiveSession(other.sessionId, now)).not.toBeNull();
-      expect(await eventTrail(ctx.store, row.sessionId)).toEqual(["created", "revoked:refresh_token_reuse"]);
-    });
-
-    test("a grandparent token is reuse even inside the window", async () => {
-      const row = await create(ctx.store, newUser());
-      const child = await rotateOk(ctx.store, row.refreshTokenHash, T0 + 1);
-      await rotateOk(ctx.store, child.refreshTokenHash, T0 + 2);
-      const result = await ctx.store.rotate(rotateInput(row.refreshTokenHash, T0 + 3), events);
-      expect(result.kind).toBe("reuse_revoked");
-      expect((result as { row: SessionRow }).row).toMatchObject({
-        revokedAt: T0 + 3,
-        revokeReason: "refresh_token_reuse",
-      });
-    });
-
-    test("reuse on a session that already ended is invalid and emits nothing", async () => {
-      const row = await create(ctx.store, newUser());
-      await rotateOk(ctx.store, row.refreshTokenHash, T0 + 1);
-      await ctx.store.revokeSession(row.sessionId, null, "admin", T0 + 2, events);
-      expect(await ctx.store.rotate(rotateInput(row.refreshTokenHash, T0 + DAY), events)).toEqual({ kind: "invalid" });
-      expect(await eventTrail(ctx.store, row.sessionId)).toEqual(["created", "revoked:admin"]);
-    });
-  });
-
-  describe("rotate: expiry", () => {
-    test("idle: the session ends at last use + idle timeout; a rotation moves that deadline", async () => {
-      const a = await create(ctx.store, newUser());
-      expect(await ctx.store.rotate(rotateInput(a.refreshTokenHash, T0 + IDLE), events)).toEqual({ kind: "expired" });
-      expect(await ctx.store.findActiveByTokenHash(a.refreshTokenHash, T0 + IDLE)).toBeNull();
-      expect(await ctx.store.findActiveSession(a.sessionId, T0 + IDLE)).toBeNull();
-      expect((await ctx.store.findSession(a.sessionId))!.revokedAt).toBeNull();
-
-      const b = await create(ctx.store, newUser());
-      const rotated = await rotateOk(ctx.store, b.refreshTokenHash, T0 + IDLE - 1);
+      const rotated = await rotateOk(ctx.store, row, T0 + IDLE - 1);
       expect(rotated.expiresAt).toBe(T0 + 2 * IDLE - 1);
-      expect(await ctx.store.findActiveByTokenHash(rotated.refreshTokenHash, T0 + IDLE + DAY)).not.toBeNull();
+      expect(await sessions().findActiveSession(row.sessionId, T0 + IDLE + DAY)).not.toBeNull();
     });
 
     test("absolute: rotations never move the session past created_at + max lifetime", async () => {
       const row = await create(ctx.store, newUser());
-      let current = await rotateOk(ctx.store, row.refreshTokenHash, T0 + 10 * DAY);
+      let current = await rotateOk(ctx.store, row, T0 + 10 * DAY);
       expect(current.expiresAt).toBe(T0 + 24 * DAY);
-      current = await rotateOk(ctx.store, current.refreshTokenHash, T0 + 20 * DAY);
+      current = await rotateOk(ctx.store, current, T0 + 20 * DAY);
       expect(current.expiresAt).toBe(T0 + LIFETIME);
-      current = await rotateOk(ctx.store, current.refreshTokenHash, T0 + LIFETIME - 1);
+      current = await rotateOk(ctx.store, current, T0 + LIFETIME - 1);
       expect([current.expiresAt, current.absoluteExpiresAt]).toEqual([T0 + LIFETIME, T0 + LIFETIME]);
-      expect(await ctx.store.rotate(rotateInput(current.refreshTokenHash, T0 + LIFETIME), events)).toEqual({
-        kind: "expired",
-      });
-      expect((await ctx.store.findSession(row.sessionId))!.rotationCount).toBe(3);
+      expect(await sessions().rotate(rotation(current, T0 + LIFETIME))).toBeNull();
+      expect((await sessions().findSession(row.sessionId))!.rotationCount).toBe(3);
+    });
+  });
+
+  describe("replayGrace", () => {
+    test("the previous token within the window: access expiry and client fields move, nothing rotates", async () => {
+      const row = await create(ctx.store, newUser());
+      const rotated = await rotateOk(ctx.store, row, T0 + SECOND);
+      const at = T0 + SECOND + GRACE; // the window's last millisecond is still in
+      const replay = await sessions().replayGrace(
+        graceReplay(rotated, row.refreshTokenHash, at, { ip: "198.51.100.7" }),
+      );
+      expect(replay).toEqual({ ...rotated, accessExpiresAt: at + ACCESS_TTL, ip: "198.51.100.7" });
+      expect(await sessions().findSession(row.sessionId)).toEqual(replay as SessionRow);
     });
 
-    test("expired only for the current token of an unrevoked session; revoked or older tokens stay invalid", async () => {
+    test("outside the window, with another hash, or on an ended session: null, nothing changes", async () => {
       const row = await create(ctx.store, newUser());
-      await ctx.store.revokeSession(row.sessionId, null, "logout", T0 + 1, events);
-      expect(await ctx.store.rotate(rotateInput(row.refreshTokenHash, T0 + IDLE + 1), events)).toEqual({
-        kind: "invalid",
-      });
+      const rotated = await rotateOk(ctx.store, row, T0 + SECOND);
+      expect(
+        await sessions().replayGrace(graceReplay(rotated, row.refreshTokenHash, T0 + SECOND + GRACE + 1)),
+      ).toBeNull();
+      expect(await sessions().replayGrace(graceReplay(rotated, rotated.refreshTokenHash, T0 + 2 * SECOND))).toBeNull();
+      await sessions().revokeSession(row.sessionId, null, "logout", T0 + 3 * SECOND, events);
+      expect(await sessions().replayGrace(graceReplay(rotated, row.refreshTokenHash, T0 + 4 * SECOND))).toBeNull();
+      expect(await sessions().findSession(row.sessionId)).toMatchObject({ accessExpiresAt: rotated.accessExpiresAt });
+    });
+  });
 
-      const other = await create(ctx.store, newUser());
-      await rotateOk(ctx.store, other.refreshTokenHash, T0 + 1);
-      expect(await ctx.store.rotate(rotateInput(other.refreshTokenHash, T0 + 1 + IDLE), events)).toEqual({
-        kind: "invalid",
-      });
-      expect(await eventTrail(ctx.store, other.sessionId)).toEqual(["created"]);
+  describe("DPoP proof ids", () => {
+    test("a jti is accepted once: a second use refuses the change and leaves the session as it was", async () => {
+      const row = await create(ctx.store, newUser());
+      const proof = { jti: `jti-${crypto.randomUUID()}`, expiresAt: T0 + 60 * SECOND };
+      const rotated = (await sessions().rotate(rotation(row, T0 + 1, { proof }))) as SessionRow;
+      expect(rotated.rotationCount).toBe(1);
+      expect(await sessions().replayGrace(graceReplay(rotated, row.refreshTokenHash, T0 + 2, { proof }))).toBe(
+        "proof_replayed",
+      );
+      expect(await sessions().rotate(rotation(rotated, T0 + 3, { proof }))).toBe("proof_replayed");
+      expect(await sessions().findSession(row.sessionId)).toEqual(rotated);
     });
 
-    test("a grace replay on an ended session is invalid", async () => {
+    test("a write whose condition fails records no jti: the proof stays usable", async () => {
       const row = await create(ctx.store, newUser());
-      await rotateOk(ctx.store, row.refreshTokenHash, T0 + 1);
-      await ctx.store.revokeSession(row.sessionId, null, "logout", T0 + 2, events);
-      expect(await ctx.store.rotate(rotateInput(row.refreshTokenHash, T0 + 3), events)).toEqual({ kind: "invalid" });
+      const proof = { jti: `jti-${crypto.randomUUID()}`, expiresAt: T0 + 60 * SECOND };
+      expect(
+        await sessions().rotate(rotation({ ...row, refreshTokenHash: "hash-unknown" }, T0 + 1, { proof })),
+      ).toBeNull();
+      expect(await sessions().rotate(rotation(row, T0 + 2, { proof }))).not.toBeNull();
+    });
+
+    test("of concurrent changes with one jti, exactly one is applied", async () => {
+      const row = await create(ctx.store, newUser());
+      const rotated = await rotateOk(ctx.store, row, T0 + 1);
+      const proof = { jti: `jti-${crypto.randomUUID()}`, expiresAt: T0 + 60 * SECOND };
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          sessions().replayGrace(graceReplay(rotated, row.refreshTokenHash, T0 + 2, { proof })),
+        ),
+      );
+      expect(results.filter((r) => r !== null && r !== "proof_replayed")).toHaveLength(1);
+      expect(results.filter((r) => r === "proof_replayed")).toHaveLength(9);
     });
   });
 }

@@ -1,15 +1,37 @@
-import { parseDuration } from "./duration";
-
-export type SigningAlg = "EdDSA" | "ES256" | "RS256";
-export const SIGNING_ALGS: readonly SigningAlg[] = ["EdDSA", "ES256", "RS256"];
+import { STORE_URL_FORMS, storeKind } from "../db/open-store";
+import { parsePublicUrl } from "./core/dpop/htu";
+import { parseDuration } from "./core/duration";
+import { SIGNING_ALGS, type SigningAlg } from "./core/signing-keys";
 
 export interface RateLimit {
   max: number;
   windowMs: number;
 }
 
+/**
+ * How often the background jobs run and how long they wait: production values by default; tests
+ * that run the real server shorten them instead of waiting seconds.
+ */
+export interface Timers {
+  /** KEY_RELOAD_INTERVAL (5s): how often each instance re-reads the signing keys. */
+  keyReloadMs: number;
+  /** RELAY_POLL_INTERVAL (500ms): how often an idle relay looks for events written elsewhere. */
+  relayPollMs: number;
+  /** RELAY_LEASE_TTL (5s): how long the relay lease lasts; another instance takes over after it. */
+  relayLeaseMs: number;
+  /** USER_DELETED_RETRY_DELAY (2s): the nak delay of a user.deleted the store could not take. */
+  userDeletedRetryMs: number;
+  /** PURGE_INTERVAL (1h): how often ended sessions older than PURGE_AFTER are deleted. */
+  purgeEveryMs: number;
+}
+
 /** Every setting of CONTRACT §7, parsed. Only the two main.ts files read the environment. */
 export interface Config {
+  timers: Timers;
+  /** PURGE_AFTER (30d, or off): ended sessions are deleted this long after they ended. */
+  purgeAfterMs: number | null;
+  /** Crash tests only (SESSION_SERVICE_FAULT=relay-crash-after-publish): die between publishing and marking. */
+  fault: "relay-crash-after-publish" | null;
   port: number;
   host: string;
   databaseUrl: string;
@@ -41,6 +63,14 @@ export interface Config {
   sqliteBusyTimeoutMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   rateLimit: RateLimit | null;
+  /** PUBLIC_URL without a trailing slash (default http://localhost:PORT): the base of a DPoP proof's `htu` (§10). */
+  publicUrl: string;
+  /** DPOP_PROOF_MAX_AGE (default 60s): how old a proof's `iat` may be; also how long its `jti` is remembered. */
+  dpopProofMaxAgeMs: number;
+  /** DPOP_CLOCK_SKEW (default 5s): how far in the future a proof's `iat` may be. */
+  dpopClockSkewMs: number;
+  /** DPOP_NONCE=on: bound refreshes must carry a server nonce. */
+  dpopNonce: boolean;
   /** Where the generated secret and service key go when not set: the folder of the SQLite file, or ./data. */
   dataDir: string;
 }
@@ -80,14 +110,12 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const port = integer("PORT", "3000", 0, 65535);
   const host = get("HOST", "0.0.0.0");
   const databaseUrl = get("DATABASE_URL", "sqlite:./data/sessions.db");
-  if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/|redis:\/\/|rediss:\/\/)/.test(databaseUrl)) {
-    errors.push("DATABASE_URL must start with sqlite:, postgres://, redis:// or rediss://");
-  }
+  if (storeKind(databaseUrl) === null) errors.push(`DATABASE_URL must be ${STORE_URL_FORMS}`);
 
   const redisUrl = env.REDIS_URL ? env.REDIS_URL : null;
   if (redisUrl !== null) {
     if (!/^rediss?:\/\//.test(redisUrl)) errors.push("REDIS_URL must start with redis:// or rediss://");
-    else if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(databaseUrl)) {
+    else if (storeKind(databaseUrl) === "redis") {
       errors.push("REDIS_URL (hybrid mode) needs a SQL DATABASE_URL (sqlite: or postgres://)");
     }
   }
@@ -164,10 +192,47 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     }
   }
 
+  /** Timers: 10 ms to 1 h, so a test may shorten them and nobody can stop a job altogether. */
+  const timer = (name: string, fallback: string): number => {
+    const ms = parseDuration(get(name, fallback));
+    if (ms === null || ms < 10 || ms > 3_600_000) {
+      errors.push(`${name} must be a duration from 10ms to 1h (e.g. ${fallback})`);
+      return parseDuration(fallback)!;
+    }
+    return ms;
+  };
+  const timers: Timers = {
+    keyReloadMs: timer("KEY_RELOAD_INTERVAL", "5s"),
+    relayPollMs: timer("RELAY_POLL_INTERVAL", "500ms"),
+    relayLeaseMs: timer("RELAY_LEASE_TTL", "5s"),
+    userDeletedRetryMs: timer("USER_DELETED_RETRY_DELAY", "2s"),
+    purgeEveryMs: timer("PURGE_INTERVAL", "1h"),
+  };
+  // Ended sessions stay visible to operators this long, then are deleted on schedule; off: only by sessionctl purge.
+  const purgeText = get("PURGE_AFTER", "30d");
+  const purgeAfterMs = purgeText === "off" ? null : duration("PURGE_AFTER", "30d");
+  const faultText = get("SESSION_SERVICE_FAULT", "none");
+  if (faultText !== "none" && faultText !== "relay-crash-after-publish") {
+    errors.push("SESSION_SERVICE_FAULT must be none or relay-crash-after-publish (crash tests only)");
+  }
+  const fault = faultText === "relay-crash-after-publish" ? faultText : null;
+
+  const publicUrl = parsePublicUrl(get("PUBLIC_URL", `http://localhost:${port}`));
+  if (publicUrl === null) {
+    errors.push("PUBLIC_URL must be an absolute http:// or https:// URL without query, fragment or credentials");
+  }
+  const dpopProofMaxAgeMs = duration("DPOP_PROOF_MAX_AGE", "60s");
+  const dpopClockSkewMs = duration("DPOP_CLOCK_SKEW", "5s");
+  const dpopNonceText = get("DPOP_NONCE", "off").toLowerCase();
+  if (dpopNonceText !== "on" && dpopNonceText !== "off") errors.push("DPOP_NONCE must be on or off");
+
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
     config: {
+      timers,
+      purgeAfterMs,
+      fault,
       port,
       host,
       databaseUrl,
@@ -192,6 +257,10 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       sqliteBusyTimeoutMs,
       logLevel,
       rateLimit,
+      publicUrl: publicUrl!,
+      dpopProofMaxAgeMs,
+      dpopClockSkewMs,
+      dpopNonce: dpopNonceText === "on",
       dataDir: dataDirOf(databaseUrl),
     },
   };

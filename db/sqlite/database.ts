@@ -1,0 +1,69 @@
+/**
+ * One bun:sqlite connection with what every SQLite repository shares: the pragmas, the Drizzle
+ * handle, and the two ways in — `write` (one synchronous BEGIN IMMEDIATE transaction joined to
+ * the group commit: an async callback would commit at its first await) and `read`. Store failures
+ * (busy past the timeout, disk full, read-only) surface as ServiceError("unavailable").
+ */
+import { Database } from "bun:sqlite";
+import { chmodSync, existsSync } from "node:fs";
+import { drizzle } from "drizzle-orm/bun-sqlite";
+import { toUnavailable } from "./errors";
+import { GroupCommit } from "./group-commit";
+import * as schema from "./schema";
+
+export interface SqliteSettings {
+  path: string;
+  synchronous: "FULL" | "NORMAL";
+  busyTimeoutMs: number;
+  /** Open without writing anything (read-only sessionctl commands): no file is created. */
+  readOnly?: boolean;
+}
+
+/** Files the service creates are private whatever the umask (CONTRACT §8): the database and its WAL companions. */
+function makePrivate(path: string): void {
+  if (path === ":memory:") return;
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
+}
+
+export function openConnection(settings: SqliteSettings): Database {
+  const client = settings.readOnly
+    ? new Database(settings.path, { readonly: true, strict: true })
+    : new Database(settings.path, { create: true, strict: true });
+  client.run(`PRAGMA busy_timeout = ${Math.floor(settings.busyTimeoutMs)}`);
+  if (!settings.readOnly) {
+    client.run("PRAGMA journal_mode = WAL");
+    client.run(`PRAGMA synchronous = ${settings.synchronous}`);
+    makePrivate(settings.path);
+  }
+  return client;
+}
+
+export class SqliteDatabase {
+  readonly client: Database;
+  readonly db;
+  private readonly commits: GroupCommit;
+
+  constructor(settings: SqliteSettings) {
+    this.client = openConnection(settings);
+    this.db = drizzle(this.client, { schema });
+    this.commits = new GroupCommit(this.client);
+  }
+
+  write<T>(body: () => T): Promise<T> {
+    return this.commits.run(body);
+  }
+
+  read<T>(body: () => T): T {
+    try {
+      return body();
+    } catch (error) {
+      throw toUnavailable(error);
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+export type SqliteDb = SqliteDatabase["db"];
