@@ -40,27 +40,39 @@ export class Verifiers {
 export async function startStack(env: Record<string, string> = {}) {
   const dir = tempDir("verifier-test-");
   const nats = await startNats();
-  const server = await startServer(dir, { NATS_URL: nats.url, ...env });
-  const natsTest = await natsClient(nats.url);
-  // The service creates SESSIONS with its first event.
-  expect((await client(server.url).create({ user_id: "stack-warm-up" })).status).toBe(201);
-  await natsTest.waitForStream("SESSIONS");
+  let server: RunningServer | null = null;
+  let natsTest: Awaited<ReturnType<typeof natsClient>> | null = null;
+  try {
+    server = await startServer(dir, { NATS_URL: nats.url, ...env });
+    natsTest = await natsClient(nats.url);
+    // The service creates SESSIONS with its first event.
+    expect((await client(server.url).create({ user_id: "stack-warm-up" })).status).toBe(201);
+    await natsTest.waitForStream("SESSIONS");
+  } catch (error) {
+    // Nothing of a half-started stack may outlive the test file.
+    await natsTest?.close();
+    await server?.kill();
+    await nats.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const started = { server, natsTest };
   return {
     dir,
     nats,
-    server,
-    natsTest,
-    api: client(server.url),
-    jwksUrl: `${server.url}/.well-known/jwks.json`,
+    server: started.server,
+    natsTest: started.natsTest,
+    api: client(started.server.url),
+    jwksUrl: `${started.server.url}/.well-known/jwks.json`,
     /** Verifier options for this stack (with live revocations). */
     options: (extra: Partial<VerifierOptions> = {}) => ({
-      jwksUrl: `${server.url}/.well-known/jwks.json`,
+      jwksUrl: `${started.server.url}/.well-known/jwks.json`,
       nats: { servers: nats.url },
       ...extra,
     }),
     async stop() {
-      await natsTest.close();
-      await server.kill();
+      await started.natsTest.close();
+      await started.server.kill();
       await nats.cleanup();
       rmSync(dir, { recursive: true, force: true });
     },
