@@ -96,6 +96,8 @@ test("error responses name their codes, each under the status the error table gi
       "unsupported_media_type",
       "unavailable",
       "invalid_grant",
+      "invalid_dpop_proof",
+      "use_dpop_nonce",
       "rate_limited",
     ],
     "post /session/validate": [
@@ -110,6 +112,14 @@ test("error responses name their codes, each under the status the error table gi
     "get /session/me": ["invalid_token", "unavailable"],
     "delete /session/all": ["invalid_token", "unavailable"],
     "delete /session/{id}": ["invalid_token", "not_found", "unavailable"],
+    "patch /session/{id}": [
+      "invalid_request",
+      "payload_too_large",
+      "unsupported_media_type",
+      "unavailable",
+      "invalid_token",
+      "not_found",
+    ],
   };
   for (const [route, codes] of Object.entries(expected)) {
     const [method, path] = route.split(" ");
