@@ -3,6 +3,7 @@
  * code (ServiceError), never a leaked detail: every refresh failure is the same invalid_grant.
  */
 import type { AccessTokens } from "./access-tokens";
+import { type Device, deviceOf } from "./device";
 import { ServiceError } from "./errors";
 import { type CloudEvent, eventFactory, iso } from "./events";
 import { canonicalIp, checkClaims, checkUserId, cleanUserAgent } from "./input";
@@ -60,6 +61,8 @@ export interface SessionView {
   created_at: string;
   last_used_at: string;
   expires_at: string;
+  /** What the user agent says (parsed once per distinct user agent), null without one. */
+  device: Readonly<Device> | null;
 }
 
 export interface Caller {
@@ -77,6 +80,7 @@ export const sessionView = (row: SessionRow): SessionView => ({
   created_at: iso(row.createdAt),
   last_used_at: iso(row.lastUsedAt),
   expires_at: iso(row.expiresAt),
+  device: deviceOf(row.userAgent),
 });
 
 export interface SessionServiceDeps {

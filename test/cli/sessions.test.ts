@@ -13,6 +13,7 @@ const SESSION_OBJECT_KEYS = [
   "created_at",
   "last_used_at",
   "expires_at",
+  "device",
   "status",
   "revoked_at",
   "revoke_reason",
@@ -52,6 +53,15 @@ describe("list", () => {
       ip: "2001:db8::1",
       revoked_at: null,
       revoke_reason: null,
+      device: { browser: "Firefox", browser_version: "140.0", os: "Linux", os_version: null, type: "desktop" },
+    });
+    expect(byId.get(seeded.other).device).toBeNull(); // carol's session has no user agent
+    expect(byId.get(seeded.oldRevoked).device).toEqual({
+      browser: null,
+      browser_version: null,
+      os: null,
+      os_version: null,
+      type: "other",
     });
     expect(byId.get(seeded.oldRevoked)).toMatchObject({ user_id: "alice", status: "revoked", revoke_reason: "logout" });
     expect(byId.get(seeded.oldRevoked).revoked_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -73,7 +83,11 @@ describe("list", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe("");
     const lines = result.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^SESSION_ID\s+USER_ID\s+STATUS\s+CREATED\s+LAST_USED\s+EXPIRES\s+IP\s+USER_AGENT$/);
+    expect(lines[0]).toMatch(
+      /^SESSION_ID\s+USER_ID\s+STATUS\s+CREATED\s+LAST_USED\s+EXPIRES\s+IP\s+DEVICE\s+USER_AGENT$/,
+    );
+    const active = lines.find((line) => line.startsWith(seeded.active))!;
+    expect(active).toMatch(/\s2001:db8::1\s+Firefox on Linux\s+Mozilla\/5\.0 /);
     expect(lines).toHaveLength(5);
     expect(result.stdout).toContain("revoked (logout)");
     expect(result.stdout).not.toMatch(/[\u001b│─┌┐└┘]/);
@@ -94,6 +108,8 @@ describe("show", () => {
     expect(result.stdout).toMatch(new RegExp(`^session_id\\s+${seeded.active}$`, "m"));
     expect(result.stdout).toMatch(/^status\s+active$/m);
     expect(result.stdout).toMatch(/^revoked_at\s+-$/m);
+    expect(result.stdout).toMatch(/^device\s+Firefox on Linux$/m);
+    expect(result.stdout).toMatch(/^device_type\s+desktop$/m);
     expectNoSecrets(result.stdout);
   });
 

@@ -136,3 +136,15 @@ test("request and response schemas carry examples", () => {
   const ok = create.responses["201"].content!["application/json"].schema;
   expect(ok.examples ?? ok.properties!.expires_in.examples).toBeDefined();
 });
+
+test("GET /session/me documents device: nullable, the contract's five fields, type one of four", () => {
+  type Node = Schema & { required?: string[]; items?: Node; nullable?: boolean; properties?: Record<string, Node> };
+  const ok = doc.paths["/session/me"].get.responses["200"].content!["application/json"].schema as Node;
+  const session = ok.properties!.sessions!.items!;
+  expect(session.required).toContain("device");
+  const device = session.properties!.device!;
+  expect(device.nullable).toBe(true);
+  const object = device.anyOf!.find((s) => (s as Node).properties) as Node;
+  expect(object.required!.sort()).toEqual(["browser", "browser_version", "os", "os_version", "type"]);
+  expect(object.properties!.type!.anyOf!.map((s) => s.const).sort()).toEqual(["desktop", "mobile", "other", "tablet"]);
+});
