@@ -3,6 +3,9 @@
  * `bun run bench`:   bun bench/probe.ts validate me      (BENCH_CPU_PROF=dir adds a CPU profile)
  * PROBE_STORE: sqlite-full (default), sqlite-normal or postgres. The ceilings and the HTTP floor
  * are measured first, as in the full run; the figures are printed, not written anywhere.
+ * PROBE_BASELINE=<folder of another checkout> (after `bun install` there): its server and this one
+ * run side by side, measured in alternation (PROBE_ROUNDS rounds, default 3, best of each), and
+ * each workload's ratio this / baseline is printed — two builds compared in one run.
  */
 import { readFileSync } from "node:fs";
 import { casRate, hashRate, jwtRates } from "./ceilings";
@@ -11,9 +14,10 @@ import { measureWorkload } from "./measure";
 import { installCleanup } from "./processes";
 import { startBenchServer } from "./server-run";
 import { settings } from "./settings";
+import { sideBySide } from "./side-by-side";
 import { postgresTarget, type StoreTarget, sqliteTarget } from "./stores";
 import { ensureTools } from "./tools";
-import { WORKLOADS, WorkloadContext } from "./workloads";
+import { WORKLOADS, WorkloadContext, type WorkloadName } from "./workloads";
 
 /** PostgresStore's default pool, as in main.ts. */
 const POSTGRES_POOL = 10;
@@ -52,6 +56,21 @@ const cas = await withTarget((t) =>
 );
 const floor = await measureHttpFloor();
 const ceilings = { http: floor.rps, hash, sign: jwt.sign, verify: jwt.verify, cas };
+
+const baseline = process.env.PROBE_BASELINE;
+if (baseline) {
+  const chosen = names.length > 0 ? (names as WorkloadName[]) : WORKLOADS.map((w) => w.name);
+  const rounds = Number(process.env.PROBE_ROUNDS ?? 3);
+  console.log(`  side by side, ${rounds} rounds: baseline ${baseline}, then this checkout`);
+  const [before, after] = await sideBySide([{ root: baseline }, {}], chosen, ceilings, rounds, freshTarget);
+  for (const [i, name] of chosen.entries()) {
+    const [b, a] = [before![i]!, after![i]!];
+    console.log(
+      `  ${name}: this checkout ${a.rps.toFixed(0)} req/s / baseline ${b.rps.toFixed(0)} req/s = ${(a.rps / b.rps).toFixed(3)}`,
+    );
+  }
+  process.exit(0);
+}
 
 await withTarget(async (target) => {
   const server = await startBenchServer(target);
