@@ -14,7 +14,7 @@ import { measureWorkload } from "./measure";
 import { installCleanup } from "./processes";
 import { startBenchServer } from "./server-run";
 import { settings } from "./settings";
-import { sideBySide } from "./side-by-side";
+import { bestOf, sideBySide } from "./side-by-side";
 import { postgresTarget, type StoreTarget, sqliteTarget } from "./stores";
 import { ensureTools } from "./tools";
 import { WORKLOADS, WorkloadContext, type WorkloadName } from "./workloads";
@@ -64,9 +64,15 @@ if (baseline) {
   console.log(`  side by side, ${rounds} rounds: baseline ${baseline}, then this checkout`);
   const [before, after] = await sideBySide([{ root: baseline }, {}], chosen, ceilings, rounds, freshTarget);
   for (const [i, name] of chosen.entries()) {
-    const [b, a] = [before![i]!, after![i]!];
+    // Each round ran the two servers one right after the other: its ratio is the fairest pairing.
+    const ratios = after![i]!.map((a, r) => a.rps / before![i]![r]!.rps);
+    const median = [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)]!;
+    const [b, a] = [bestOf(before![i]!), bestOf(after![i]!)];
     console.log(
-      `  ${name}: this checkout ${a.rps.toFixed(0)} req/s / baseline ${b.rps.toFixed(0)} req/s = ${(a.rps / b.rps).toFixed(3)}`,
+      `  ${name}: ratio this / baseline per round ${ratios.map((r) => r.toFixed(3)).join(", ")}; median ${median.toFixed(3)}`,
+    );
+    console.log(
+      `  ${name}: best of rounds: this ${a.rps.toFixed(0)} req/s, baseline ${b.rps.toFixed(0)} req/s = ${(a.rps / b.rps).toFixed(3)}`,
     );
   }
   process.exit(0);

@@ -5,7 +5,7 @@
  */
 import type { QuietRun } from "./results";
 import { settings } from "./settings";
-import { sideBySide } from "./side-by-side";
+import { bestOf, sideBySide } from "./side-by-side";
 import { sqliteTarget } from "./stores";
 import type { Ceilings, WorkloadName } from "./workloads";
 
@@ -21,5 +21,5 @@ export async function runQuiet(ceilings: Ceilings): Promise<QuietRun> {
     ROUNDS,
     async () => sqliteTarget("FULL"),
   );
-  return { logLevel: QUIET_LOG_LEVEL, logged: logged!, workloads: quiet! };
+  return { logLevel: QUIET_LOG_LEVEL, logged: logged!.map(bestOf), workloads: quiet!.map(bestOf) };
 }

@@ -1,7 +1,8 @@
 /**
  * Two (or more) servers measured in alternation, so that the machine's drift between runs (±20 %
  * here) falls on every side alike: the quiet-log comparison (two log levels) and probe.ts's
- * PROBE_BASELINE (two builds). Each side has its own store; each figure is the better of its rounds.
+ * PROBE_BASELINE (two builds). Each side has its own store. It answers every round's figure:
+ * [side][workload][round].
  */
 import { measureWorkload } from "./measure";
 import type { WorkloadFigure } from "./results";
@@ -22,13 +23,13 @@ export async function sideBySide(
   ceilings: Ceilings,
   rounds: number,
   newTarget: () => Promise<StoreTarget>,
-): Promise<WorkloadFigure[][]> {
+): Promise<WorkloadFigure[][][]> {
   const sides: Array<{
     target: StoreTarget;
     stop: () => Promise<unknown>;
     run: (name: WorkloadName) => Promise<WorkloadFigure>;
   }> = [];
-  const best = specs.map(() => new Map<WorkloadName, WorkloadFigure>());
+  const figures = specs.map(() => names.map((): WorkloadFigure[] => []));
   try {
     for (const spec of specs) {
       const target = await newTarget();
@@ -43,18 +44,21 @@ export async function sideBySide(
     }
     for (let round = 0; round < rounds; round++) {
       for (const [i, side] of sides.entries()) {
-        for (const name of names) {
-          const figure = await side.run(name);
-          const kept = best[i]!.get(name);
-          if (!kept || (figure.counts && figure.rps > kept.rps)) best[i]!.set(name, figure);
-        }
+        for (const [n, name] of names.entries()) figures[i]![n]!.push(await side.run(name));
       }
     }
-    return best.map((figures) => names.map((name) => figures.get(name)!));
+    return figures;
   } finally {
     for (const side of sides) {
       await side.stop();
       await side.target.drop();
     }
   }
+}
+
+/** The better of a workload's rounds; a round with errors or an exhausted pool never counts over one without. */
+export function bestOf(rounds: WorkloadFigure[]): WorkloadFigure {
+  return rounds.reduce((best, figure) =>
+    (figure.counts && !best.counts) || (figure.counts === best.counts && figure.rps > best.rps) ? figure : best,
+  );
 }
