@@ -130,5 +130,6 @@ const FIXED_ROUTES = new Set([
 export function routeOf(pathname: string): string {
   if (FIXED_ROUTES.has(pathname)) return pathname;
   if (SESSION_ID_ROUTE.test(pathname)) return "/session/:id";
+  if (pathname.startsWith("/docs/assets/")) return "/docs/assets/:file";
   return "other";
 }
