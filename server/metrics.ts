@@ -69,7 +69,7 @@ export class Metrics {
   });
   readonly userDeletedMessages = new Counter({
     name: "user_deleted_messages_total",
-    help: "user.deleted messages by result: handled, terminated (unreadable) or nak (retried)",
+    help: "user.deleted messages by result: handled, nak (retried), terminated (unreadable), rejected_source (source not in USER_DELETED_SOURCES) or gave_up (failed every allowed delivery)",
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
