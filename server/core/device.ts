@@ -1,7 +1,7 @@
 /**
  * `device` of a session (CONTRACT §3): what its stored user agent says, read by bowser (MIT,
  * maintained; see README "Devices"). Parsing costs tens of microseconds, so each distinct user agent
- * is parsed once and remembered in a small bounded memo: GET /session/me lists many rows per
+ * is parsed once and remembered in a small bounded memo: GET /session/me lists several rows per
  * request, and most rows of a deployment share a handful of user agents.
  */
 import Bowser from "bowser";
@@ -35,33 +35,39 @@ export function parseDevice(userAgent: string): Device {
 }
 
 /**
- * Remembers the devices of the most recently used `capacity` user agents (least recently used
- * dropped first; a Map keeps insertion order, so re-inserting on a hit is the LRU). The answers are
- * frozen because every row with that user agent shares one object.
+ * Remembers the devices of recently used user agents in two generations (as quick-lru does): a hit
+ * in the current one is a single Map lookup, the hot path of /session/me; a hit in the previous one
+ * moves the entry into the current one; when the current one holds `generation` entries it becomes
+ * the previous one and the oldest is dropped whole. So at most 2 × `generation` user agents are
+ * kept, and one used within the last `generation` distinct user agents is never parsed again.
+ * The answers are frozen because every row with that user agent shares one object.
  */
 export class DeviceMemo {
-  private readonly entries = new Map<string, Readonly<Device>>();
+  private current = new Map<string, Readonly<Device>>();
+  private previous = new Map<string, Readonly<Device>>();
 
   constructor(
-    readonly capacity = 1_000,
+    readonly generation = 500,
     private readonly parse: (userAgent: string) => Device = parseDevice,
   ) {}
 
   get(userAgent: string): Readonly<Device> {
-    const hit = this.entries.get(userAgent);
-    if (hit) {
-      this.entries.delete(userAgent);
-      this.entries.set(userAgent, hit);
-      return hit;
+    const hit = this.current.get(userAgent);
+    if (hit) return hit;
+    const device = this.previous.get(userAgent) ?? Object.freeze(this.parse(userAgent));
+    if (this.current.size >= this.generation) {
+      this.previous = this.current;
+      this.current = new Map();
     }
-    const device = Object.freeze(this.parse(userAgent));
-    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(userAgent, device);
+    this.current.set(userAgent, device);
     return device;
   }
 
+  /** User agents remembered now (at most 2 × generation). */
   get size(): number {
-    return this.entries.size;
+    let size = this.current.size;
+    for (const key of this.previous.keys()) if (!this.current.has(key)) size++;
+    return size;
   }
 }
 

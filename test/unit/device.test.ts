@@ -170,18 +170,21 @@ describe("DeviceMemo", () => {
     expect(memo.get(CHROME_WINDOWS)).toBe(memo.get(CHROME_WINDOWS));
   });
 
-  test("is bounded, and drops the least recently used user agent first", () => {
-    const { memo, parsed } = counting();
+  test("is bounded, and keeps what was used recently while the rest ages out", () => {
+    const { memo, parsed } = counting(); // two generations of 3
     for (const ua of ["a/1", "b/1", "c/1"]) memo.get(ua);
-    memo.get("a/1"); // a is now the most recently used
-    memo.get("d/1"); // evicts b
-    expect(memo.size).toBe(3);
-    memo.get("a/1");
-    memo.get("c/1");
+    memo.get("d/1"); // the current generation was full: a, b, c are now the previous one
+    memo.get("a/1"); // found in the previous generation: moved up, not parsed again
     expect(parsed).toEqual(["a/1", "b/1", "c/1", "d/1"]);
+    memo.get("e/1"); // current: d, a, e (full)
+    memo.get("f/1"); // current becomes previous; b and c are dropped
+    expect(memo.size).toBe(4); // d, a, e, f
+    for (const ua of ["a/1", "d/1", "e/1", "f/1"]) memo.get(ua);
+    expect(parsed).toEqual(["a/1", "b/1", "c/1", "d/1", "e/1", "f/1"]);
     memo.get("b/1");
-    expect(parsed.at(-1)).toBe("b/1");
-    expect(memo.size).toBe(3);
+    expect(parsed.at(-1)).toBe("b/1"); // aged out, so parsed again
+    for (let i = 0; i < 100; i++) memo.get(`ua/${i}`);
+    expect(memo.size).toBeLessThanOrEqual(6);
   });
 
   test("a remembered device cannot be changed through one row's copy", () => {
