@@ -2,7 +2,6 @@
  * createApp(core) assembles the HTTP edge without listening, so tests drive it with
  * app.handle(new Request(...)). Body parsing and error mapping are mounted once, globally.
  */
-import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import { dpopErrorHeaders, dpopNonceHeaders } from "../core/dpop";
 import { ServiceError } from "../core/errors";
@@ -11,6 +10,7 @@ import { Metrics } from "../metrics";
 import type { Core } from "../open-core";
 import { AccessDenied } from "./auth";
 import { parseJsonBody } from "./body";
+import { docsRoutes } from "./docs";
 import { errorResponse } from "./errors";
 import { FailureLimiter, sourceOf } from "./rate-limit";
 import { internalRoutes } from "./routes/internal";
@@ -82,39 +82,7 @@ export function createApp(core: Core, options: AppOptions) {
   // normalize off: Elysia would otherwise coerce a claims array into an object instead of refusing it.
   return new Elysia({ normalize: false })
     .use(errors)
-    .use(
-      swagger({
-        path: "/docs",
-        exclude: ["/docs", "/docs/json"],
-        // By default the plugin drops every path with a dot as a "static file", the JWKS included.
-        excludeStaticFile: false,
-        documentation: {
-          info: {
-            title: "Session Service",
-            version: "1.0.0",
-            description: "Sessions, access/refresh token pairs with safe rotation, logout, and session events.",
-          },
-          tags: [
-            { name: "internal", description: "Internal services with a service key" },
-            { name: "refresh token", description: "The holder of a refresh token" },
-            { name: "user", description: "A signed-in user with an access token" },
-            { name: "public", description: "No credential" },
-            { name: "operations", description: "Probes" },
-          ],
-          components: {
-            securitySchemes: {
-              serviceKey: { type: "http", scheme: "bearer", description: "Service key of an internal caller" },
-              accessToken: {
-                type: "http",
-                scheme: "bearer",
-                bearerFormat: "JWT",
-                description: "User access token (at+jwt)",
-              },
-            },
-          },
-        },
-      }),
-    )
+    .use(docsRoutes())
     .use(publicRoutes(core, probes, options.metrics ?? new Metrics()))
     .use(refreshTokenRoutes(core))
     .use(internalRoutes(core))

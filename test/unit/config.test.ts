@@ -135,3 +135,22 @@ test("the data dir is the folder of the SQLite file", () => {
   expect(ok({ DATABASE_URL: "sqlite:/var/lib/s/sessions.db" }).dataDir).toBe("/var/lib/s");
   expect(ok({ DATABASE_URL: "sqlite:sessions.db" }).dataDir).toBe(".");
 });
+
+test("USER_DELETED_SOURCES: off by default, else a comma-separated list of CloudEvents sources", () => {
+  const parse = (value?: string) => {
+    const loaded = loadConfig({ USER_DELETED_SOURCES: value });
+    return loaded.ok ? loaded.config.userDeletedSources : loaded.errors;
+  };
+  expect(parse()).toBeNull();
+  expect(parse("")).toBeNull();
+  expect(parse("identity-service")).toEqual(["identity-service"]);
+  expect(parse(" identity-service , https://id.example.com/users ")).toEqual([
+    "identity-service",
+    "https://id.example.com/users",
+  ]);
+  for (const bad of ["identity-service,", "a,,b", "two words", "tab\there"]) {
+    expect(parse(bad)).toEqual([
+      "USER_DELETED_SOURCES must be CloudEvents sources separated by commas, e.g. identity-service",
+    ]);
+  }
+});
