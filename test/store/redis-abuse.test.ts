@@ -125,64 +125,99 @@ async function expectEnded(user: string, stolen: string, current: Pair, reason: 
   expect(rows.find((r) => r.session_id === current.session_id)?.revoke_reason).toBe(reason);
 }
 
-/** Runs `revocation` while the attack on `stolen` is in full swing; the attacker is then refused. */
-async function underAttack<T>(stolen: string, revocation: () => Promise<T>): Promise<[T, number]> {
+/**
+ * Runs `revocation` while the attack on `stolen` is in full swing and hands its answer and time to
+ * `check` at once; then the attacker must be refused, having kept trying.
+ */
+async function underAttack<T>(
+  stolen: string,
+  revocation: () => Promise<T>,
+  check: (answer: T, ms: number) => Promise<void> | void,
+): Promise<void> {
   const attacker = attack(stolen);
   try {
     await attacker.until((c) => c.ok >= 200);
-    const answered = await timed(revocation);
-    const before = attacker.counts().ok;
-    // The attacker is refused from now on, and it kept trying: the revocation won under fire.
+    const [answer, ms] = await timed(revocation);
+    await check(answer, ms);
     await attacker.until((c) => c.refused >= 50);
-    expect(before).toBeGreaterThanOrEqual(200);
     expect(attacker.counts().other).toBe(0);
-    return answered;
   } finally {
     await attacker.stop();
   }
 }
 
+/** Each case runs a few times: a revocation that can lose a race must lose one here. */
+const ROUNDS = 3;
+
 test("DELETE /session/{id} of the stolen session succeeds within 1 s during the attack", async () => {
-  const user = "abuse-logout-one";
-  const { stolen, current, device } = await victim(user);
-  const [res, ms] = await underAttack(stolen, () => api.logout(device.access_token, current.session_id));
-  expect(res.status).toBe(204);
-  expect(ms).toBeLessThan(1000);
-  await expectEnded(user, stolen, current, "logout");
+  for (let round = 0; round < ROUNDS; round++) {
+    const user = `abuse-logout-one-${round}`;
+    const { stolen, current, device } = await victim(user);
+    await underAttack(
+      stolen,
+      () => api.logout(device.access_token, current.session_id),
+      (res, ms) => {
+        expect(res.status).toBe(204);
+        expect(ms).toBeLessThan(1000);
+      },
+    );
+    await expectEnded(user, stolen, current, "logout");
+  }
 });
 
 test("DELETE /session/all succeeds within 1 s during the attack", async () => {
-  const user = "abuse-logout-all";
-  const { stolen, current, device } = await victim(user);
-  const [res, ms] = await underAttack(stolen, () => api.logoutAll(device.access_token));
-  expect(res.status).toBe(200);
-  expect(await res.json()).toEqual({ revoked: 2 });
-  expect(ms).toBeLessThan(1000);
-  await expectEnded(user, stolen, current, "logout_all");
+  for (let round = 0; round < ROUNDS; round++) {
+    const user = `abuse-logout-all-${round}`;
+    const { stolen, current, device } = await victim(user);
+    await underAttack(
+      stolen,
+      () => api.logoutAll(device.access_token),
+      async (res, ms) => {
+        expect(res.status).toBe(200);
+        expect(await res.json()).toEqual({ revoked: 2 });
+        expect(ms).toBeLessThan(1000);
+      },
+    );
+    await expectEnded(user, stolen, current, "logout_all");
+  }
 });
 
 test("sessionctl revoke --user succeeds during the attack, within 1 s of a run without it", async () => {
-  const user = "abuse-cli";
   // The same command on a user of its own, unattacked: what starting the CLI process costs here.
   await victim("abuse-cli-baseline");
   const [baseline, baselineMs] = await timed(() => sessionctl(dir, ["revoke", "--user", "abuse-cli-baseline"], redis));
   expect(baseline.code).toBe(0);
-  const { stolen, current } = await victim(user);
-  const [result, ms] = await underAttack(stolen, () => sessionctl(dir, ["revoke", "--user", user], redis));
-  expect(result).toMatchObject({ code: 0, stderr: "" });
-  expect(result.stdout).toContain("Revoked 2 active sessions");
-  expect(ms).toBeLessThan(baselineMs + 1000);
-  await expectEnded(user, stolen, current, "admin");
+  for (let round = 0; round < ROUNDS; round++) {
+    const user = `abuse-cli-${round}`;
+    const { stolen, current } = await victim(user);
+    await underAttack(
+      stolen,
+      () => sessionctl(dir, ["revoke", "--user", user], redis),
+      (result, ms) => {
+        expect(result).toMatchObject({ code: 0, stderr: "" });
+        expect(result.stdout).toContain("Revoked 2 active sessions");
+        expect(ms).toBeLessThan(baselineMs + 1000);
+      },
+    );
+    await expectEnded(user, stolen, current, "admin");
+  }
 });
 
 test("reuse of an older token revokes the session within 1 s while its grace token is replayed", async () => {
-  const user = "abuse-reuse";
-  const { stolen: grandparent, current: middle } = await victim(user);
-  // One more rotation: the middle token is the grace token now, the first one is reuse.
-  const current = await refreshed(middle.refresh_token);
-  const [res, ms] = await underAttack(middle.refresh_token, () => api.refresh(grandparent));
-  expect(res.status).toBe(401);
-  expect(await res.json()).toMatchObject({ error: "invalid_grant" });
-  expect(ms).toBeLessThan(1000);
-  await expectEnded(user, middle.refresh_token, current, "refresh_token_reuse");
+  for (let round = 0; round < ROUNDS; round++) {
+    const user = `abuse-reuse-${round}`;
+    const { stolen: grandparent, current: middle } = await victim(user);
+    // One more rotation: the middle token is the grace token now, the first one is reuse.
+    const current = await refreshed(middle.refresh_token);
+    await underAttack(
+      middle.refresh_token,
+      () => api.refresh(grandparent),
+      async (res, ms) => {
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ error: "invalid_grant" });
+        expect(ms).toBeLessThan(1000);
+      },
+    );
+    await expectEnded(user, middle.refresh_token, current, "refresh_token_reuse");
+  }
 });

@@ -36,3 +36,5 @@ const report = setInterval(() => console.log(JSON.stringify(counts)), 50);
 await Promise.all(Array.from({ length: Number(concurrencyText ?? 16) }, worker));
 clearInterval(report);
 console.log(JSON.stringify(counts));
+
+export {};
