@@ -5,23 +5,34 @@
 import { ServiceError } from "../../server/core/errors";
 import type { RedisConnection } from "./connection";
 import type { Keys } from "./keys";
+import { MIGRATING, migrateFromLayout1 } from "./migrate";
 
 /** The data layout this code reads and writes (keys.ts, lua/prelude.lua). */
 export const LAYOUT_VERSION = "2";
 
 function layoutProblem(layout: unknown): string | null {
   if (layout === LAYOUT_VERSION) return null;
-  if (layout === "1") {
+  if (layout === "1" || layout === MIGRATING) {
     return (
-      "Redis holds session data of layout 1 (version 0.1); this version reads layout 2 and does not convert it: " +
-      "see db/redis/README-redis.md, 'Upgrading from layout 1'"
+      "Redis holds session data of layout 1 (version 0.1); this version reads layout 2: " +
+      "start the server once (it converts the store) before read-only commands"
     );
   }
   return `Redis holds session data of layout ${String(layout)}; this version reads layout ${LAYOUT_VERSION}`;
 }
 
-export async function checkServer(connection: RedisConnection, keys: Keys, readOnly: boolean): Promise<void> {
-  if (!readOnly) await connection.send("SET", [keys.layout, LAYOUT_VERSION, "NX"]);
+/** Checks the layout (a writer creates it, or converts layout 1: migrate.ts) and the eviction policy. */
+export async function checkServer(
+  connection: RedisConnection,
+  keys: Keys,
+  prefix: string,
+  readOnly: boolean,
+): Promise<void> {
+  if (!readOnly) {
+    await connection.send("SET", [keys.layout, LAYOUT_VERSION, "NX"]);
+    const found = await connection.send("GET", [keys.layout]);
+    if (found === "1" || found === MIGRATING) await migrateFromLayout1(connection, prefix, keys.layout);
+  }
   const layout = await connection.send("GET", [keys.layout]);
   if (layout === null && readOnly) {
     throw new Error("Redis holds no session store under this prefix yet (the server creates it on first start)");

@@ -20,7 +20,8 @@
  *   keys            signing keys: kid → row JSON (MAC included)
  *   clients, clients:h          service clients: name → row JSON; key hash → row JSON
  *   lease:{name}    hash {owner, expires_at}
- *   layout          data layout version ("2"); any other refuses to open (server-checks.ts)
+ *   layout          data layout version ("2"); layout 1 is converted by the first writer (migrate.ts),
+ *                   any other refuses to open (server-checks.ts)
  *
  * Expiry: a session's hash carries a TTL of its end (the earlier deadline, or the revocation) plus
  * a retention (default 30 d, `?retention=` in the URL), moved on every rotation and revocation, so
@@ -66,7 +67,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   const keys = keysOf(prefix);
   try {
     await connection.connect();
-    await checkServer(connection, keys, readOnly);
+    await checkServer(connection, keys, prefix, readOnly);
   } catch (error) {
     connection.close();
     throw error;

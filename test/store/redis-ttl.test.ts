@@ -28,7 +28,8 @@ afterAll(async () => {
 
 const open = () => openRedisStore({ url: `${REDIS_TEST_URL}?prefix=${encodeURIComponent(PREFIX)}&retention=1s` });
 const pttl = async (key: string) => Number(await redis.send("PTTL", [PREFIX + key]));
-const keysUnder = async (prefix: string) => ((await redis.send("KEYS", [`${prefix}*`])) as string[]).sort();
+const glob = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+const keysUnder = async (prefix: string) => ((await redis.send("KEYS", [`${glob(prefix)}*`])) as string[]).sort();
 /** Every key under the prefix with its serialized value: equal snapshots mean nothing was written. */
 async function snapshot(prefix: string): Promise<string[]> {
   const out: string[] = [];
@@ -134,21 +135,65 @@ test("relayed events are dropped once the retention has passed; pending ones nev
   }
 });
 
-test("the URL's prefix and retention options, and the layout check (layout 1 is refused with a clear message)", async () => {
+test("the URL's prefix and retention options, and the layout check", async () => {
   const store = await open();
   await store.close();
   expect(await redis.send("GET", [`${PREFIX}layout`])).toBe("2");
   expect(await redis.send("GET", ["sessions:layout"])).toBeNull();
-
-  await redis.send("SET", ["old:layout", "1"]);
-  await expect(openRedisStore({ url: `${REDIS_TEST_URL}?prefix=old:` })).rejects.toThrow(
-    "Redis holds session data of layout 1 (version 0.1); this version reads layout 2",
-  );
-  await expect(openRedisStore({ url: `${REDIS_TEST_URL}?prefix=old:`, readOnly: true })).rejects.toThrow("layout 1");
-  expect(await redis.send("GET", ["old:layout"])).toBe("1");
   await redis.send("SET", ["other:layout", "3"]);
   await expect(openRedisStore({ url: `${REDIS_TEST_URL}?prefix=other:` })).rejects.toThrow("layout 3");
   await expect(openRedisStore({ url: `${REDIS_TEST_URL}?retention=soon` })).rejects.toThrow("retention");
+});
+
+test("layout 1 (0.1): refused read-only; the first writer converts it, keeping deletion marks, events and clients", async () => {
+  const old = "old:[1]:"; // glob characters in the prefix match only themselves
+  const event = JSON.stringify({ specversion: "1.0", id: "e-1", type: "session.created" });
+  const seed: Array<[string, ...string[]]> = [
+    ["SET", `${old}layout`, "1"],
+    ["HSET", `${old}s:sid-1`, "session_id", "sid-1", "user_id", "alice", "refresh_token_hash", "h1"],
+    ["SADD", `${old}s:sid-1:r`, "h0"],
+    ["SET", `${old}t:h1`, "sid-1"],
+    ["SET", `${old}p:h0`, "sid-1"],
+    ["SET", `${old}r:h0`, "sid-1"],
+    ["ZADD", `${old}u:alice`, "1", "sid-1"],
+    ["SET", `${old}uv:alice`, "7"],
+    ["ZADD", `${old}all`, "1", "sid-1"],
+    ["ZADD", `${old}end`, "1", "sid-1"],
+    ["HSET", `${old}keys`, "k1", "{}"],
+    ["HSET", `${old}keys:retired`, "k1", "5"],
+    ["SET", `${old}ud:mallory`, "3"],
+    ["HSET", `${old}ob:e:e-1`, "seq", "1", "subject", "session.created", "payload", event, "created_at", "9"],
+    ["ZADD", `${old}ob:q`, "1", "e-1"],
+    ["ZADD", `${old}ob:age`, "9", "e-1"],
+    ["SET", `${old}ob:seq`, "1"],
+    ["HSET", `${old}clients`, "gw", '{"name":"gw","keyHash":"kh","createdAt":1}'],
+    ["HSET", `${old}clients:h`, "kh", '{"name":"gw","keyHash":"kh","createdAt":1}'],
+    ["SET", "bystander:s:x", "not ours"],
+  ];
+  for (const [command, ...args] of seed) await redis.send(command, args);
+  const url = `${REDIS_TEST_URL}?prefix=${encodeURIComponent(old)}`;
+
+  await expect(openRedisStore({ url, readOnly: true })).rejects.toThrow(
+    "Redis holds session data of layout 1 (version 0.1); this version reads layout 2: start the server once",
+  );
+  expect(await redis.send("GET", [`${old}layout`])).toBe("1");
+
+  const store = await openRedisStore({ url });
+  try {
+    expect(await redis.send("GET", [`${old}layout`])).toBe("2");
+    expect(await keysUnder(old)).toEqual(
+      ["layout", "ud:mallory", "ob:e:e-1", "ob:q", "ob:age", "ob:seq", "clients", "clients:h"]
+        .map((k) => old + k)
+        .sort(),
+    );
+    expect(await redis.send("GET", ["bystander:s:x"])).toBe("not ours");
+    expect(await store.sessions.create(newRow("mallory", Date.now()), 10, events)).toBeNull();
+    expect((await store.outbox.pendingEvents(10)).map((e) => e.payload)).toEqual([event]);
+    expect((await store.serviceClients.findServiceClientByHash("kh"))?.name).toBe("gw");
+    expect(await store.signingKeys.listSigningKeys()).toEqual([]);
+  } finally {
+    await store.close();
+  }
 });
 
 test("read-only: an empty prefix is refused, and an existing store is read without a single write", async () => {
