@@ -20,7 +20,9 @@
  *
  * Because the EventFactory runs in TypeScript after the script (a script cannot call it), a
  * factory that throws fails the call after the revocation and its outbox rows committed; a created
- * event is built before its script, so a failing factory leaves no session behind.
+ * event is built before its script, so a failing factory leaves no session behind. (The price: a
+ * create refused because the user was deleted has already shown the factory its created event;
+ * `EventFactory.created(row, id?)`, like `revoked`, would let the script choose that id too.)
  */
 import { ServiceError } from "../../server/core/errors";
 import { outboxRecord } from "../../server/core/events";
