@@ -2,7 +2,7 @@
  * `bun run bench` (issue 7): the service as users run it — the real server on SQLite FULL, SQLite
  * NORMAL and PostgreSQL, driven by wrk from another process over 127.0.0.1 — next to the ceilings
  * of this machine measured in the same run, a 1M-session scale check, and the outbox relay
- * benchmark (issue 3). Writes bench/results.md, results.json and results.png.
+ * benchmark (issue 3), and the verifier library (issue 13). Writes bench/results.md, results.json and results.png.
  * Knobs: bench/settings.ts (BENCH_SECONDS, BENCH_SCALE_SESSIONS, BENCH_SKIP, …).
  */
 import { existsSync, writeFileSync } from "node:fs";
@@ -25,6 +25,7 @@ import { runStore } from "./store-run";
 import { hybridTarget, postgresTarget, redisTarget, type StoreKey, type StoreTarget, sqliteTarget } from "./stores";
 import { checkTargets, unreachableTargets } from "./targets";
 import { ensureTools } from "./tools";
+import { benchVerifier, describeVerifier } from "./verifier";
 
 /** PostgresStore's default pool: that many rotations can be in flight in the server. */
 const POSTGRES_POOL = 10;
@@ -135,6 +136,14 @@ async function main(): Promise<void> {
       workloads: PEER_WORKLOADS,
     });
   }
+  let verifier = null;
+  if (wanted("verifier") && existsSync(NATS_SERVER)) {
+    console.log("verifier library (issue 13)");
+    verifier = await benchVerifier();
+    for (const line of describeVerifier(verifier)) console.log(`    ${line}`);
+  } else if (wanted("verifier")) {
+    note(`verifier section skipped: ${NATS_SERVER} is not installed`);
+  }
   if (settings.cpuProfileDir) note(`CPU profiles of the servers in ${settings.cpuProfileDir}`);
 
   const results: Results = {
@@ -157,6 +166,7 @@ async function main(): Promise<void> {
     quiet,
     relay,
     peer,
+    verifier,
     notes,
   };
   for (const text of unreachableTargets(results)) note(text);

@@ -153,8 +153,30 @@ export function renderMarkdown(r: Results, checks: Check[]): string {
       "",
     );
   }
+  if (r.verifier) {
+    const v = r.verifier;
+    out.push(
+      "## Verifier library (issue 13)",
+      "",
+      "In-process verifications of the real server's EdDSA access tokens, 32 in flight, best of 5 alternating rounds; " +
+        "bare jose = `jwtVerify` + `createLocalJWKSet` with the same checks. The verifier is live on NATS meanwhile.",
+      "",
+      "| | verifier /s | bare jose /s | verifier ÷ jose | CPU µs each: verifier / jose |",
+      "|---|---:|---:|---:|---:|",
+      `| cold (a new token each time, ${n0(v.tokens)} per round) | ${n0(v.coldPerSecond)} | ${n0(v.joseColdPerSecond)} | ${pct(v.coldOfJose)} | ${v.cpuMicros.cold.toFixed(0)} / ${v.cpuMicros.joseCold.toFixed(0)} |`,
+      `| warm (the same 1,000 tokens again) | ${n0(v.warmPerSecond)} | ${n0(v.joseWarmPerSecond)} | ${v.warmOfJose.toFixed(1)}× | ${v.cpuMicros.warm.toFixed(2)} / ${v.cpuMicros.joseWarm.toFixed(0)} |`,
+      "",
+      `Revocation propagation, from the 204 of a logout to the first refusal at each of ${v.propagation.verifiers} verifiers ` +
+        `(${n0(v.propagation.logouts)} logouts, one at a time): p50 ${ms(v.propagation.p50Ms)} ms, p99 ${ms(v.propagation.p99Ms)} ms, max ${ms(v.propagation.maxMs)} ms.`,
+      "",
+      `A verifier process tracking ${n0(v.memory.revoked)} revoked sessions: VmRSS ${v.memory.rssMiB.toFixed(0)} MiB, ` +
+        `against ${v.memory.baselineRssMiB.toFixed(0)} MiB tracking none (${n0(v.memory.bytesPerSession)} bytes per session); ` +
+        `it read them from the stream in ${v.memory.startSeconds.toFixed(1)} s at start.`,
+      "",
+    );
+  }
   if (r.peer) out.push(...peerSection(r.peer));
-  out.push("## Targets (issues 7 and 18)", "", "| check | value | target | |", "|---|---:|---:|---|");
+  out.push("## Targets (issues 7, 13 and 18)", "", "| check | value | target | |", "|---|---:|---:|---|");
   for (const c of checks) out.push(`| ${c.what} | ${c.value} | ${c.target} | ${c.pass ? "met" : "**missed**"} |`);
   out.push("");
   if (r.notes.length > 0) out.push("## Notes", "", ...r.notes.map((note) => `- ${note}`), "");

@@ -3,6 +3,7 @@ import type { LoadResult } from "./load";
 import type { PeerWorkload, SideKey } from "./peer-sides";
 import type { RelayFigures } from "./relay";
 import type { StoreKey } from "./stores";
+import type { VerifierFigures } from "./verifier";
 import type { WorkloadName } from "./workloads";
 
 export interface WorkloadFigure extends LoadResult {
@@ -106,5 +107,7 @@ export interface Results {
   quiet: QuietRun | null;
   relay: RelayFigures | null;
   peer: PeerRun | null;
+  /** The verifier library (issue 13); absent in results written before it existed. */
+  verifier?: VerifierFigures | null;
   notes: string[];
 }

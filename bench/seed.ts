@@ -29,6 +29,15 @@ export interface SeededSession {
   refreshToken: string;
 }
 
+/** Real user agents, in turn, so /session/me lists devices as a deployment's would (a phone, laptops…). */
+const USER_AGENTS = [
+  "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0",
+  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.6478.122 Mobile Safari/537.36",
+];
+let seeded = 0;
+
 /** An active session of `userId` whose current refresh token is the returned one. */
 export function newSession(userId: string, now: number): SeededSession {
   const sessionId = Bun.randomUUIDv7();
@@ -50,7 +59,7 @@ export function newSession(userId: string, now: number): SeededSession {
       rotationNonce: null,
       rotatedAt: null,
       rotationCount: 0,
-      userAgent: "Mozilla/5.0 (bench seed)",
+      userAgent: USER_AGENTS[seeded++ % USER_AGENTS.length]!,
       ip: "192.0.2.1",
       name: null,
       mac: sessionMac(secrets.integrityKey, identity),

@@ -9,10 +9,14 @@ import type { MemoryFigure } from "./results";
 import { settings } from "./settings";
 import type { StoreTarget } from "./stores";
 
-/** `overrides`: settings on top of the benchmark's (the quiet-log section sets LOG_LEVEL). */
+/**
+ * `overrides`: settings on top of the benchmark's (the quiet-log section sets LOG_LEVEL).
+ * `root`: another checkout's server instead of this one (probe.ts PROBE_BASELINE).
+ */
 export async function startBenchServer(
   target: StoreTarget,
   overrides: Record<string, string> = {},
+  root?: string,
 ): Promise<RunningServer> {
   const env: Record<string, string> = {
     ...target.env,
@@ -26,7 +30,7 @@ export async function startBenchServer(
   }
   // Logs go to a file, as a deployment's would, not through a pipe into a string of the benchmark
   // process (a few hundred MB over a run, read on the CPU that wrk also needs).
-  return startServer(target.dir, env, 60_000, join(target.dir, "server.log"));
+  return startServer(target.dir, env, 60_000, join(target.dir, "server.log"), root);
 }
 
 export const memoryOf = (server: RunningServer): MemoryFigure => residentMemory(server.proc.pid);

@@ -34,7 +34,7 @@ export const settings = {
   jwtAlg: (process.env.BENCH_JWT_ALG || "EdDSA") as SigningAlg,
   /** When set, every server runs with `bun --cpu-prof` and writes its profile into this folder. */
   cpuProfileDir: process.env.BENCH_CPU_PROF || null,
-  /** Sections to leave out: any of sqlite-full,sqlite-normal,postgres,redis,hybrid,scale,quiet,relay,peer. */
+  /** Sections to leave out: any of sqlite-full,sqlite-normal,postgres,redis,hybrid,scale,quiet,relay,peer,verifier. */
   skip: new Set(
     (process.env.BENCH_SKIP ?? "")
       .split(",")

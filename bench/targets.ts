@@ -68,6 +68,24 @@ export function checkTargets(results: Results): Check[] {
     });
   }
   checks.push(...peerChecks(results));
+  const v = results.verifier;
+  if (v) {
+    checks.push(
+      { what: "verifier cold: of bare jose", value: pct(v.coldOfJose), target: "≥ 90 %", pass: v.coldOfJose >= 0.9 },
+      {
+        what: "verifier warm: of bare jose",
+        value: `${v.warmOfJose.toFixed(1)}×`,
+        target: "≥ 10×",
+        pass: v.warmOfJose >= 10,
+      },
+      {
+        what: "verifier: logout → refusal p99",
+        value: `${v.propagation.p99Ms.toFixed(1)} ms`,
+        target: "< 50 ms",
+        pass: v.propagation.p99Ms < 50,
+      },
+    );
+  }
   return checks;
 }
 

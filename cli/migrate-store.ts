@@ -6,11 +6,8 @@
 
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { SQL } from "bun";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { sqlitePath, storeKind } from "../db/open-store";
-import { databaseOf } from "../db/postgres/driver";
-import { bunSqlDriver } from "../db/postgres/drivers/bun-sql";
 import { applyMigrations as applyPostgresMigrations } from "../db/postgres/migrate";
 import { openConnection } from "../db/sqlite/database";
 import { applyMigrations as applySqliteMigrations } from "../db/sqlite/migrate";
@@ -31,30 +28,11 @@ function migrateSqlite(config: Config): number {
   }
 }
 
-/** Rows in drizzle's bookkeeping table (schema `drizzle` on PostgreSQL); 0 before the first migration. */
-async function postgresAppliedCount(url: string): Promise<number> {
-  const client = new SQL({ url, database: databaseOf(url), max: 1, connectionTimeout: 10 });
-  try {
-    const [table] = await client`select to_regclass('drizzle.__drizzle_migrations') is not null as present`;
-    if (!table.present) return 0;
-    const [row] = await client`select count(*)::int as n from drizzle.__drizzle_migrations`;
-    return row.n as number;
-  } finally {
-    await client.close();
-  }
-}
-
-async function migratePostgres(url: string): Promise<number> {
-  const before = await postgresAppliedCount(url);
-  await applyPostgresMigrations(bunSqlDriver, url);
-  return Math.max(0, (await postgresAppliedCount(url)) - before);
-}
-
 /** How many migrations this call applied (0: the schema was already up to date). */
 export async function migrateStore(config: Config): Promise<number> {
   const kind = storeKind(config.databaseUrl);
   if (kind === "sqlite") return migrateSqlite(config);
   // Redis has no schema to migrate; the store checks its data layout version when it opens.
   if (kind === "redis") return 0;
-  return migratePostgres(config.databaseUrl);
+  return applyPostgresMigrations(config.databaseUrl);
 }

@@ -3,6 +3,7 @@
  * without `current`, plus who owns it and how it ended. Built field by field from sessionView so
  * that no token hash, nonce or claim can slip into the output.
  */
+import type { Device } from "../server/core/device";
 import { iso } from "../server/core/events";
 import { type SessionRow, type SessionStatus, sessionStatus } from "../server/core/ports";
 import { type SessionView, sessionView } from "../server/core/sessions";
@@ -26,8 +27,16 @@ export function sessionObject(row: SessionRow, now: number): SessionObject {
     expires_at: view.expires_at,
     name: view.name,
     ...(view.bound ? { bound: view.bound } : {}),
+    device: view.device,
     status: sessionStatus(row, now),
     revoked_at: row.revokedAt === null ? null : iso(row.revokedAt),
     revoke_reason: row.revokeReason,
   };
+}
+
+/** A device in a few words for a table cell: "Chrome on macOS", "Googlebot", "iOS"; null when unknown. */
+export function deviceLabel(device: Readonly<Device> | null): string | null {
+  if (!device) return null;
+  if (device.browser && device.os) return `${device.browser} on ${device.os}`;
+  return device.browser ?? device.os;
 }

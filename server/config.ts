@@ -53,6 +53,8 @@ export interface Config {
   /** Where `user.deleted` is consumed from (USER_EVENTS_STREAM / USER_DELETED_SUBJECT). */
   userEventsStream: string;
   userDeletedSubject: string;
+  /** USER_DELETED_SOURCES: the CloudEvents sources a user.deleted is believed from; null = any payload. */
+  userDeletedSources: string[] | null;
   /** Raw SECRET_KEY text, or null: then it is generated into the data directory. */
   secretKey: string | null;
   /** name → secret from SERVICE_KEYS. */
@@ -153,6 +155,14 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const userDeletedSubject = get("USER_DELETED_SUBJECT", "user.deleted");
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/.test(userDeletedSubject)) {
     errors.push("USER_DELETED_SUBJECT must be a dotted NATS subject without wildcards, e.g. user.deleted");
+  }
+
+  let userDeletedSources: string[] | null = null;
+  if (env.USER_DELETED_SOURCES) {
+    userDeletedSources = env.USER_DELETED_SOURCES.split(",").map((entry) => entry.trim());
+    if (userDeletedSources.some((source) => source === "" || /[\s\p{Cc}]/u.test(source))) {
+      errors.push("USER_DELETED_SOURCES must be CloudEvents sources separated by commas, e.g. identity-service");
+    }
   }
 
   const secretKey = env.SECRET_KEY ? env.SECRET_KEY : null;
@@ -294,6 +304,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       natsUrl,
       userEventsStream,
       userDeletedSubject,
+      userDeletedSources,
       secretKey,
       serviceKeys,
       accessTokenTtlMs,

@@ -49,9 +49,12 @@ export function loadSecretKey(
 
 export const GENERATED_CLIENT = "default";
 
+/** Where the generated service key lives: ./data/service.key by default. */
+export const serviceKeyPath = (dataDir: string) => join(dataDir, "service.key");
+
 /** The generated service key ./data/service.key, created when nothing else grants access. */
 export function loadGeneratedServiceKey(dataDir: string, mayCreate: boolean): string | null {
-  const path = join(dataDir, "service.key");
+  const path = serviceKeyPath(dataDir);
   if (!existsSync(path) && !mayCreate) return null;
   return readOrCreate(path, () => randomBytes(32).toString("base64url"));
 }

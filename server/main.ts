@@ -1,5 +1,7 @@
 /** Composition root of the server: the only place besides cli/main.ts that reads the environment. */
+import { existsSync } from "node:fs";
 import { loadConfig } from "./config";
+import { serviceKeyPath } from "./data-files";
 import { startEvents } from "./events";
 import { createApp } from "./http/app";
 import { PeerAddresses } from "./http/client-source";
@@ -59,14 +61,25 @@ const probes = { events: () => events.status(), draining: () => server?.draining
 const peers = new PeerAddresses();
 const app = createApp(core, { logger, metrics, probes, peers });
 server = serve(app, { port: config.port, hostname: config.host, logger, metrics, peers });
+// What a newcomer needs to try it: where it answers, its docs, and where the generated service key
+// is (the path only: the key itself never reaches a log line). 0.0.0.0 (every address) shows as localhost.
+const shownHost = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
+const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${server.port}`;
+const keyFile =
+  config.serviceKeys.size === 0 && existsSync(serviceKeyPath(config.dataDir)) ? serviceKeyPath(config.dataDir) : null;
 logger.info(
   {
     port: server.port,
     host: config.host,
+    url,
+    docs: `${url}/docs`,
+    service_key_file: keyFile,
     store: config.databaseUrl.split(":")[0],
     events: config.natsUrl ? "nats" : "outbox only",
   },
-  "session-service ready",
+  `session-service ready at ${url}, docs at ${url}/docs; ${
+    keyFile ? `the generated service key is in ${keyFile}` : "service keys from SERVICE_KEYS or sessionctl clients"
+  }`,
 );
 
 let stopping = false;

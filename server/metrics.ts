@@ -75,7 +75,7 @@ export class Metrics {
   });
   readonly userDeletedMessages = new Counter({
     name: "user_deleted_messages_total",
-    help: "user.deleted messages by result: handled, terminated (unreadable) or nak (retried)",
+    help: "user.deleted messages by result: handled, nak (retried), terminated (unreadable), rejected_source (source not in USER_DELETED_SOURCES) or gave_up (failed every allowed delivery)",
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
@@ -142,5 +142,6 @@ const FIXED_ROUTES = new Set([
 export function routeOf(pathname: string): string {
   if (FIXED_ROUTES.has(pathname)) return pathname;
   if (SESSION_ID_ROUTE.test(pathname)) return "/session/:id";
+  if (pathname.startsWith("/docs/assets/")) return "/docs/assets/:file";
   return "other";
 }

@@ -6,7 +6,7 @@ import type { CliContext } from "../context";
 import { notFoundError } from "../exit-codes";
 import { examples, wholeNumber } from "../options";
 import { renderJson, renderRecord, renderTable, truncate } from "../render";
-import { type SessionObject, sessionObject } from "../session-object";
+import { deviceLabel, type SessionObject, sessionObject } from "../session-object";
 
 const STATUSES = ["active", "revoked", "expired", "all"] as const;
 
@@ -35,7 +35,18 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
         const sessions = rows.map((row) => sessionObject(row, now));
         if (opts.json) return ctx.io.out(renderJson(sessions));
         if (sessions.length === 0) return ctx.io.out("No sessions match.\n");
-        const head = ["SESSION_ID", "USER_ID", "STATUS", "NAME", "CREATED", "LAST_USED", "EXPIRES", "IP", "USER_AGENT"];
+        const head = [
+          "SESSION_ID",
+          "USER_ID",
+          "STATUS",
+          "NAME",
+          "CREATED",
+          "LAST_USED",
+          "EXPIRES",
+          "IP",
+          "DEVICE",
+          "USER_AGENT",
+        ];
         const cells = sessions.map((s) => [
           s.session_id,
           s.user_id,
@@ -45,6 +56,7 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
           s.last_used_at,
           s.expires_at,
           s.ip,
+          truncate(deviceLabel(s.device), 32),
           truncate(s.user_agent, 40),
         ]);
         ctx.io.out(renderTable(head, cells, ctx.io.isTTY));
@@ -78,6 +90,8 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
               ["bound", s.bound ? "yes (DPoP)" : "no"],
               ["ip", s.ip],
               ["user_agent", s.user_agent],
+              ["device", deviceLabel(s.device)],
+              ["device_type", s.device?.type ?? null],
             ],
             ctx.io.isTTY,
           ),

@@ -9,11 +9,11 @@ import { ServiceError } from "../../server/core/errors";
  */
 const UNAVAILABLE_STATE = /^(08|53|57|58)|^(55P03|40001|40P01|25006|25P03)$/;
 
-/** Client-side failures: Bun's SQL (ERR_POSTGRES_…) and postgres-js / node socket codes. */
+/** Client-side failures: Bun's SQL client (ERR_POSTGRES_…) and socket codes. */
 const UNAVAILABLE_CLIENT =
-  /^ERR_POSTGRES_(CONNECTION_|.*TIMEOUT$)|^(CONNECTION_(CLOSED|ENDED|DESTROYED)|CONNECT_TIMEOUT|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/;
+  /^ERR_POSTGRES_(CONNECTION_|.*TIMEOUT$)|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/;
 
-/** The SQLSTATE of a server error: Bun's client keeps it in `errno`, postgres-js in `code`. */
+/** The SQLSTATE of a server error: Bun's client keeps it in `errno` (other clients in `code`). */
 function sqlState(error: { code?: unknown; errno?: unknown }): string | null {
   for (const value of [error.errno, error.code]) {
     if (typeof value === "string" && /^[0-9A-Z]{5}$/.test(value)) return value;
@@ -23,7 +23,7 @@ function sqlState(error: { code?: unknown; errno?: unknown }): string | null {
 
 /**
  * Maps a failure to ServiceError("unavailable") when waiting could fix it. Anything else is
- * rethrown as the driver's own error: Drizzle's wrapper is dropped because its message carries
+ * rethrown as the client's own error: Drizzle's wrapper is dropped because its message carries
  * the query parameters, which include token hashes that must not reach a log.
  */
 export function toUnavailable(error: unknown): unknown {

@@ -1,5 +1,8 @@
-import { sql } from "drizzle-orm";
-import type { PgDriver } from "./driver";
+import { readFileSync } from "node:fs";
+import type { SQL } from "bun";
+import { drizzle } from "drizzle-orm/bun-sql";
+import { migrate } from "drizzle-orm/bun-sql/migrator";
+import { connect } from "./database";
 import { toUnavailable } from "./errors";
 
 export const PG_MIGRATIONS = new URL("./migrations", import.meta.url).pathname;
@@ -7,8 +10,23 @@ export const PG_MIGRATIONS = new URL("./migrations", import.meta.url).pathname;
 /** Key of the session-level advisory lock that serialises migrations (any fixed bigint will do). */
 const MIGRATION_LOCK_KEY = 0x5e5510_4d16;
 
+/** How many migrations drizzle has recorded as applied (0 before the first one). */
+export async function appliedMigrations(client: SQL): Promise<number> {
+  const [table] = await client`select to_regclass('drizzle.__drizzle_migrations') is not null as present`;
+  if (!table.present) return 0;
+  const [row] = await client`select count(*)::int as n from drizzle.__drizzle_migrations`;
+  return row.n as number;
+}
+
+/** How many migrations this build has. */
+export function knownMigrations(): number {
+  const journal = JSON.parse(readFileSync(`${PG_MIGRATIONS}/meta/_journal.json`, "utf8")) as { entries: unknown[] };
+  return journal.entries.length;
+}
+
 /**
- * Applies pending migrations, safely when several instances start at once.
+ * Applies pending migrations, safely when several instances start at once, and returns how many
+ * this call applied (`sessionctl migrate` reports it).
  *
  * drizzle's migrator creates its schema and table, reads the last applied migration and only then
  * opens its transaction, so two instances migrating together could both decide to apply the same
@@ -19,16 +37,19 @@ const MIGRATION_LOCK_KEY = 0x5e5510_4d16;
  * instance should wait for a long migration rather than give up. If the process dies, PostgreSQL
  * drops the connection and with it the lock.
  */
-export async function applyMigrations(driver: PgDriver, url: string): Promise<void> {
-  const client = driver.connect(url, {
+export async function applyMigrations(url: string): Promise<number> {
+  const client = connect(url, {
     max: 1,
     params: { lock_timeout: 0, statement_timeout: 0, application_name: "session-service migrate" },
     connectTimeoutSeconds: 10,
   });
   try {
-    await client.db.execute(sql`select pg_advisory_lock(${sql.raw(String(MIGRATION_LOCK_KEY))})`);
-    await client.migrate(PG_MIGRATIONS);
-    await client.db.execute(sql`select pg_advisory_unlock(${sql.raw(String(MIGRATION_LOCK_KEY))})`);
+    await client.unsafe(`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`);
+    const before = await appliedMigrations(client);
+    await migrate(drizzle({ client }), { migrationsFolder: PG_MIGRATIONS });
+    const applied = (await appliedMigrations(client)) - before;
+    await client.unsafe(`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`);
+    return applied;
   } catch (error) {
     throw toUnavailable(error);
   } finally {

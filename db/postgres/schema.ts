@@ -3,6 +3,7 @@
  * epoch milliseconds in `bigint` read as JS numbers (mode "number"), so the core sees exactly the
  * numbers the SQLite store gives it (ms stay far below 2^53).
  */
+import { sql } from "drizzle-orm";
 import { bigint, bigserial, index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 const ms = (name: string) => bigint(name, { mode: "number" });
@@ -18,10 +19,15 @@ export const sessions = pgTable(
     previousTokenHash: text("previous_token_hash"),
     rotationNonce: text("rotation_nonce"),
     rotatedAt: ms("rotated_at"),
+    /** The current token's generation; any older generation presented is reuse. */
     rotationCount: integer("rotation_count").notNull().default(0),
     userAgent: text("user_agent"),
     ip: text("ip"),
     claims: text("claims"),
+    name: text("name"),
+    dpopJkt: text("dpop_jkt"),
+    /** MAC of the identity columns under SECRET_KEY (server/core/integrity.ts); '' for rows made before it. */
+    mac: text("mac").notNull().default(""),
     createdAt: ms("created_at").notNull(),
     lastUsedAt: ms("last_used_at").notNull(),
     absoluteExpiresAt: ms("absolute_expires_at").notNull(),
@@ -32,21 +38,23 @@ export const sessions = pgTable(
     revokeReason: text("revoke_reason"),
   },
   (table) => [
-    uniqueIndex("sessions_refresh_token_hash").on(table.refreshTokenHash),
-    index("sessions_previous_token_hash").on(table.previousTokenHash),
-    index("sessions_user_last_used").on(table.userId, table.lastUsedAt),
+    // A user's unrevoked sessions only: creates and /session/me cost what the user holds now, not
+    // every session they ever had.
+    index("sessions_live_by_user").on(table.userId, table.lastUsedAt).where(sql`${table.revokedAt} is null`),
+    index("sessions_user_created").on(table.userId, table.createdAt),
     index("sessions_expires_at").on(table.expiresAt),
+    index("sessions_revoked_at").on(table.revokedAt).where(sql`${table.revokedAt} is not null`),
   ],
 );
 
-/** Hashes of every refresh token that was rotated away, to recognise reuse of any older token. */
-export const retiredRefreshTokens = pgTable(
-  "retired_refresh_tokens",
+/** DPoP proof ids already used (CONTRACT §10), until they could no longer be replayed. */
+export const dpopProofs = pgTable(
+  "dpop_proofs",
   {
-    tokenHash: text("token_hash").primaryKey(),
-    sessionId: text("session_id").notNull(),
+    jti: text("jti").primaryKey(),
+    expiresAt: ms("expires_at").notNull(),
   },
-  (table) => [index("retired_refresh_tokens_session").on(table.sessionId)],
+  (table) => [index("dpop_proofs_expires_at").on(table.expiresAt)],
 );
 
 export const signingKeys = pgTable("signing_keys", {
@@ -57,6 +65,8 @@ export const signingKeys = pgTable("signing_keys", {
   createdAt: ms("created_at").notNull(),
   activatesAt: ms("activates_at").notNull(),
   retiredAt: ms("retired_at"),
+  /** MAC of every other column under SECRET_KEY (server/core/integrity.ts). */
+  mac: text("mac").notNull().default(""),
 });
 
 export const serviceClients = pgTable(

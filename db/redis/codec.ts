@@ -2,8 +2,7 @@
  * SessionRow ↔ Redis hash. Field names are the SQL column names; a null column is an absent field
  * (so an empty string stays an empty string). Numbers are decimal strings.
  */
-import type { CloudEvent } from "../../server/core/events";
-import type { OutboxRow, SessionRow } from "../../server/core/ports";
+import type { SessionRow } from "../../server/core/ports";
 
 type Kind = "text" | "nullableText" | "number" | "nullableNumber";
 
@@ -18,6 +17,9 @@ const FIELDS: [keyof SessionRow, string, Kind][] = [
   ["userAgent", "user_agent", "nullableText"],
   ["ip", "ip", "nullableText"],
   ["claims", "claims", "nullableText"],
+  ["name", "name", "nullableText"],
+  ["dpopJkt", "dpop_jkt", "nullableText"],
+  ["mac", "mac", "text"],
   ["createdAt", "created_at", "number"],
   ["lastUsedAt", "last_used_at", "number"],
   ["absoluteExpiresAt", "absolute_expires_at", "number"],
@@ -37,17 +39,15 @@ export function encodeRow(row: SessionRow): string[] {
   return out;
 }
 
-/** A row from HGETALL's flat reply (as Lua scripts return it). */
-export function decodeRow(flat: unknown): SessionRow {
-  const values = new Map<string, string>();
-  const list = flat as string[];
-  for (let i = 0; i < list.length; i += 2) values.set(list[i]!, list[i + 1]!);
+/** A row from a map of field → value; `lenient` fields may be missing (read as ""). */
+function fromMap(values: Map<string, string>, lenient: ReadonlySet<string> = new Set()): SessionRow {
   const row: Record<string, string | number | null> = {};
   for (const [prop, field, kind] of FIELDS) {
     const value = values.get(field);
     if (value === undefined) {
-      if (kind === "text" || kind === "number") throw new Error(`Redis session hash lacks ${field}`);
-      row[prop] = null;
+      if (kind === "nullableText" || kind === "nullableNumber") row[prop] = null;
+      else if (lenient.has(field)) row[prop] = "";
+      else throw new Error(`Redis session hash lacks ${field}`);
     } else {
       row[prop] = kind === "number" || kind === "nullableNumber" ? Number(value) : value;
     }
@@ -55,28 +55,27 @@ export function decodeRow(flat: unknown): SessionRow {
   return row as unknown as SessionRow;
 }
 
+/** A row from HGETALL's flat reply (as Lua scripts return it). */
+export function decodeRow(flat: unknown): SessionRow {
+  const values = new Map<string, string>();
+  const list = flat as string[];
+  for (let i = 0; i < list.length; i += 2) values.set(list[i]!, list[i + 1]!);
+  return fromMap(values);
+}
+
 export const decodeRows = (flats: unknown[]): SessionRow[] => flats.map(decodeRow);
 
-/** An outbox row from pending.lua's {id, seq, subject, payload, created_at}. */
-export function decodeEvent(entry: unknown): OutboxRow {
-  const [id, seq, subject, payload, createdAt] = entry as string[];
-  return {
-    id: id!,
-    seq: Number(seq),
-    subject: subject!,
-    payload: payload!,
-    createdAt: Number(createdAt),
-    sentAt: null,
-  };
+/** The facts a revocation script stored with its outbox row: the row as revoked, without its token hash. */
+export function decodeFacts(json: string): SessionRow {
+  const values = new Map(Object.entries(JSON.parse(json) as Record<string, string>));
+  return fromMap(values, new Set(["refresh_token_hash"]));
 }
 
 /** "" is absent, "=text" is text (see opt() in lua/prelude.lua). */
 export const optional = (value: string | null | undefined): string =>
   value === null || value === undefined ? "" : `=${value}`;
 
-/** Outbox rows as script arguments: the count, then id, subject, payload, created_at of each. */
-export function eventArgs(events: CloudEvent[]): string[] {
-  const out = [String(events.length)];
-  for (const event of events) out.push(event.id, event.type, JSON.stringify(event), String(Date.parse(event.time)));
-  return out;
+/** A created event as script arguments: id, subject, payload, created_at (outboxRecord's columns). */
+export function eventArgs(event: { id: string; subject: string; payload: string; createdAt: number }): string[] {
+  return [event.id, event.subject, event.payload, String(event.createdAt)];
 }

@@ -7,13 +7,13 @@ export const DEFAULT_PREFIX = "sessions:";
 export function keysOf(prefix: string) {
   return {
     session: (id: string) => `${prefix}s:${id}`,
-    deletedUser: (userId: string) => `${prefix}ud:${userId}`,
+    /** The user's live set: unrevoked sessions by last_used_at. */
+    live: (userId: string) => `${prefix}ul:${userId}`,
     sent: `${prefix}ob:sent`,
     signingKeys: `${prefix}keys`,
-    retiredKeys: `${prefix}keys:retired`,
     clients: `${prefix}clients`,
     clientsByHash: `${prefix}clients:h`,
-    /** The data layout version this code writes. */
+    /** The data layout version (server-checks.ts). */
     layout: `${prefix}layout`,
     /** Written by checkWritable. */
     probe: `${prefix}probe`,

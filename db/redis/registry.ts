@@ -1,9 +1,15 @@
 /**
- * The Redis store's small registries: signing keys, service clients and relay leases. Signing keys
- * and clients are rows in two hashes each (by kid / by name, and a second index); leases are a
- * hash per name, taken and renewed by a script on the caller's clock.
+ * Signing keys, service clients and leases on Redis. Signing keys are one hash (kid → row JSON, the
+ * MAC included); clients are rows in two hashes (by name, by key hash); a lease is a hash per name,
+ * taken and renewed by a script on the caller's clock.
  */
-import type { ServiceClientRow, SigningKeyRow } from "../../server/core/ports";
+import type {
+  Leases,
+  ServiceClientRepository,
+  ServiceClientRow,
+  SigningKeyRepository,
+  SigningKeyRow,
+} from "../../server/core/ports";
 import type { RedisConnection } from "./connection";
 import type { Keys } from "./keys";
 import type { Scripts } from "./scripts";
@@ -11,7 +17,7 @@ import type { Scripts } from "./scripts";
 /** Byte order of the UTF-8 text, as SQLite sorts (and PostgreSQL with COLLATE "C"). */
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-export class RedisRegistry {
+export class RedisSigningKeys implements SigningKeyRepository {
   constructor(
     private readonly connection: RedisConnection,
     private readonly scripts: Scripts,
@@ -19,35 +25,28 @@ export class RedisRegistry {
   ) {}
 
   async listSigningKeys(): Promise<SigningKeyRow[]> {
-    const [rows, retired] = (await Promise.all([
-      this.connection.send("HVALS", [this.keys.signingKeys]),
-      this.connection.send("HGETALL", [this.keys.retiredKeys]),
-    ])) as [string[], Record<string, string>];
+    const rows = (await this.connection.send("HVALS", [this.keys.signingKeys])) as string[];
     return rows
-      .map((text) => {
-        const row = JSON.parse(text) as SigningKeyRow;
-        const retiredAt = retired[row.kid];
-        return retiredAt === undefined ? row : { ...row, retiredAt: Number(retiredAt) };
-      })
+      .map((text) => JSON.parse(text) as SigningKeyRow)
       .sort((a, b) => a.activatesAt - b.activatesAt || byteOrder(a.kid, b.kid));
   }
 
   async insertSigningKey(row: SigningKeyRow) {
-    const added = await this.connection.send("HSETNX", [
-      this.keys.signingKeys,
-      row.kid,
-      JSON.stringify({ ...row, retiredAt: null }),
-    ]);
+    const added = await this.connection.send("HSETNX", [this.keys.signingKeys, row.kid, JSON.stringify(row)]);
     if (added !== 1) throw new Error("a signing key with this kid exists");
-    if (row.retiredAt !== null)
-      await this.connection.send("HSETNX", [this.keys.retiredKeys, row.kid, String(row.retiredAt)]);
   }
 
-  async retireSigningKey(kid: string, now: number) {
-    // Keys are never deleted, so "exists, then set once" needs no script.
-    if ((await this.connection.send("HEXISTS", [this.keys.signingKeys, kid])) !== 1) return false;
-    return (await this.connection.send("HSETNX", [this.keys.retiredKeys, kid, String(now)])) === 1;
+  async retireSigningKey(retired: SigningKeyRow) {
+    return (await this.scripts.run("key_retire", [retired.kid, JSON.stringify(retired)])) === 1;
   }
+}
+
+export class RedisServiceClients implements ServiceClientRepository {
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly scripts: Scripts,
+    private readonly keys: Keys,
+  ) {}
 
   async findServiceClientByHash(keyHash: string): Promise<ServiceClientRow | null> {
     const text = await this.connection.send("HGET", [this.keys.clientsByHash, keyHash]);
@@ -67,6 +66,10 @@ export class RedisRegistry {
   async removeServiceClient(name: string) {
     return (await this.scripts.run("client_remove", [name])) === 1;
   }
+}
+
+export class RedisLeases implements Leases {
+  constructor(private readonly scripts: Scripts) {}
 
   async acquireLease(name: string, owner: string, ttlMs: number, now: number) {
     return (await this.scripts.run("lease_acquire", [name, owner, ttlMs, now])) === 1;

@@ -25,10 +25,34 @@ function makePrivate(path: string): void {
   for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
 }
 
+/**
+ * A connection whose close() really closes. SQLite only closes a connection once every prepared
+ * statement is finalized; until then the connection lingers as a "zombie" and is closed later by
+ * the garbage collector — and the last connection to close checkpoints and truncates the WAL. So a
+ * process that had "closed" its store could still write the database file at any later moment.
+ * Every statement prepared here (ours and Drizzle's) is therefore finalized by close().
+ */
+function closingConnection(path: string, options: ConstructorParameters<typeof Database>[1]): Database {
+  const client = new Database(path, options);
+  const statements: Array<{ finalize(): void }> = [];
+  const prepare = client.prepare.bind(client);
+  client.prepare = ((...args: Parameters<typeof prepare>) => {
+    const statement = prepare(...args);
+    statements.push(statement);
+    return statement;
+  }) as typeof client.prepare;
+  const close = client.close.bind(client);
+  client.close = (throwOnError?: boolean) => {
+    for (const statement of statements.splice(0)) statement.finalize();
+    close(throwOnError);
+  };
+  return client;
+}
+
 export function openConnection(settings: SqliteSettings): Database {
   const client = settings.readOnly
-    ? new Database(settings.path, { readonly: true, strict: true })
-    : new Database(settings.path, { create: true, strict: true });
+    ? closingConnection(settings.path, { readonly: true, strict: true })
+    : closingConnection(settings.path, { create: true, strict: true });
   client.run(`PRAGMA busy_timeout = ${Math.floor(settings.busyTimeoutMs)}`);
   if (!settings.readOnly) {
     client.run("PRAGMA journal_mode = WAL");

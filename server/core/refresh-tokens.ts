@@ -91,6 +91,8 @@ export function readRefreshToken(keys: RefreshTokenKeys, token: string): TokenId
   if (token.length !== REFRESH_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) return null;
   const raw = Buffer.from(token, "base64url");
   if (raw.length !== BYTES || raw[0] !== VERSION || (raw[1] & ~BOUND) !== 0) return null;
+  // One spelling per token: the last character's unused bits must be zero, or two strings (two hashes) would be one token.
+  if (raw.toString("base64url") !== token) return null;
   const signed = raw.subarray(0, SIGNED);
   if (!timingSafeEqual(tagOf(keys, signed), raw.subarray(SIGNED))) return null;
   return {

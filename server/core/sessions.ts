@@ -9,6 +9,7 @@
  * again, so the rules live here and the stores only store and find.
  */
 import type { AccessTokens } from "./access-tokens";
+import { type Device, deviceOf } from "./device";
 import { type DpopCheck, type DpopProofs, noDpop } from "./dpop-port";
 import { ServiceError } from "./errors";
 import { type CloudEvent, eventFactory, iso } from "./events";
@@ -91,6 +92,8 @@ export interface SessionView {
   expires_at: string;
   name: string | null;
   bound?: true;
+  /** What the user agent says (parsed once per distinct user agent), null without one. */
+  device: Readonly<Device> | null;
 }
 
 export interface Caller {
@@ -110,6 +113,7 @@ export const sessionView = (row: SessionRow): SessionView => ({
   expires_at: iso(row.expiresAt),
   name: row.name,
   ...(row.dpopJkt !== null ? { bound: true as const } : {}),
+  device: deviceOf(row.userAgent),
 });
 
 export interface SessionServiceDeps {

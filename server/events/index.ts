@@ -5,7 +5,7 @@ import type { Metrics } from "../metrics";
 import type { Core } from "../open-core";
 import { type LinkStatus, NatsLink } from "./nats-link";
 import { OutboxRelay, type RelayOptions } from "./relay";
-import { UserDeletedConsumer } from "./user-deleted-consumer";
+import { UserDeletedConsumer, type UserDeletedOptions } from "./user-deleted-consumer";
 
 export interface Events {
   status(): LinkStatus;
@@ -13,8 +13,15 @@ export interface Events {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startEvents(core: Core, logger: Logger, metrics?: Metrics, relayOptions: RelayOptions = {}): Events {
-  const { natsUrl, userEventsStream, userDeletedSubject } = core.config;
+/** `consumerOptions`: delays and bounds of the user.deleted consumer (tests shorten them). */
+export function startEvents(
+  core: Core,
+  logger: Logger,
+  metrics?: Metrics,
+  relayOptions: RelayOptions = {},
+  consumerOptions: Partial<UserDeletedOptions> = {},
+): Events {
+  const { natsUrl, userEventsStream, userDeletedSubject, userDeletedSources } = core.config;
   if (!natsUrl) {
     return { status: () => "disabled", stop: async () => {} };
   }
@@ -28,6 +35,8 @@ export function startEvents(core: Core, logger: Logger, metrics?: Metrics, relay
       stream: userEventsStream,
       subject: userDeletedSubject,
       durable: "session-service",
+      allowedSources: userDeletedSources,
+      ...consumerOptions,
     },
     metrics,
   );

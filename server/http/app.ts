@@ -5,7 +5,6 @@
  * source over RATE_LIMIT) → routing → the body (413 while streaming, 415; bad JSON only marked) →
  * the route's credential (401) → the body's shape (400) → the handler.
  */
-import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import { dpopErrorHeaders, dpopNonceHeaders } from "../core/dpop";
 import { ServiceError } from "../core/errors";
@@ -15,6 +14,7 @@ import type { Core } from "../open-core";
 import { AccessDenied } from "./auth";
 import { ignoreBody, malformedBodyMessage, parseJsonBody } from "./body";
 import { ClientSource, PeerAddresses } from "./client-source";
+import { docsRoutes } from "./docs";
 import { errorResponse } from "./errors";
 import { createRequestGuard } from "./guard";
 import { FailureLimiter } from "./rate-limit";
@@ -102,39 +102,7 @@ export function createApp(core: Core, options: AppOptions) {
   // normalize off: Elysia would otherwise coerce a claims array into an object instead of refusing it.
   return new Elysia({ normalize: false })
     .use(errors)
-    .use(
-      swagger({
-        path: "/docs",
-        exclude: ["/docs", "/docs/json"],
-        // By default the plugin drops every path with a dot as a "static file", the JWKS included.
-        excludeStaticFile: false,
-        documentation: {
-          info: {
-            title: "Session Service",
-            version: "1.0.0",
-            description: "Sessions, access/refresh token pairs with safe rotation, logout, and session events.",
-          },
-          tags: [
-            { name: "internal", description: "Internal services with a service key" },
-            { name: "refresh token", description: "The holder of a refresh token" },
-            { name: "user", description: "A signed-in user with an access token" },
-            { name: "public", description: "No credential" },
-            { name: "operations", description: "Probes" },
-          ],
-          components: {
-            securitySchemes: {
-              serviceKey: { type: "http", scheme: "bearer", description: "Service key of an internal caller" },
-              accessToken: {
-                type: "http",
-                scheme: "bearer",
-                bearerFormat: "JWT",
-                description: "User access token (at+jwt)",
-              },
-            },
-          },
-        },
-      }),
-    )
+    .use(docsRoutes())
     .use(publicRoutes(core, probes, options.metrics ?? new Metrics()))
     .use(refreshTokenRoutes(core))
     .use(internalRoutes(core))

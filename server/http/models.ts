@@ -118,6 +118,22 @@ export const IntrospectionBody = answerOnly(
   ]),
 );
 
+/** What the stored user agent says (server/core/device.ts); null when none is stored. */
+export const DeviceBody = t.Nullable(
+  t.Object(
+    {
+      browser: t.Nullable(t.String({ examples: ["Safari"] })),
+      browser_version: t.Nullable(t.String({ examples: ["17.5"] })),
+      os: t.Nullable(t.String({ examples: ["iOS"] })),
+      os_version: t.Nullable(t.String({ examples: ["17.5"] })),
+      type: t.Union([t.Literal("desktop"), t.Literal("mobile"), t.Literal("tablet"), t.Literal("other")], {
+        description: "TVs, consoles, wearables, bots and anything unrecognised are other.",
+      }),
+    },
+    { description: "Read from the stored user_agent by a user-agent parser; null when no user agent is stored." },
+  ),
+);
+
 export const SessionViewBody = t.Object({
   session_id: SessionId,
   user_agent: t.Nullable(t.String()),
@@ -128,6 +144,7 @@ export const SessionViewBody = t.Object({
   current: t.Boolean(),
   name: t.Nullable(t.String({ description: "What the user called the session (PATCH /session/{id})." })),
   bound: t.Optional(t.Literal(true, { description: "Present for a session bound to a DPoP key." })),
+  device: DeviceBody,
 });
 
 export const SessionAnswerBody = answerOnly(SessionViewBody);

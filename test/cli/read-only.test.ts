@@ -23,14 +23,15 @@ const READ_ONLY: string[][] = [
 ];
 
 /**
- * Every file of the folder with its size, mode, modification time and content hash — but the
- * WAL index (-shm): it is SQLite's shared memory for locks and read marks, which every reader
- * updates; it holds no data.
+ * Every file of the folder with its size, mode, modification time and content hash — but SQLite's
+ * companions of a WAL database that hold no data: the WAL index (-shm, shared memory for locks and
+ * read marks, which every reader updates) and an empty -wal, which a reader of a WAL database opens
+ * (creating it when the server is not running). A -wal with content counts.
  */
 function fingerprint(dir: string): Record<string, string> {
   return Object.fromEntries(
     readdirSync(dir)
-      .filter((name) => !name.endsWith("-shm"))
+      .filter((name) => !name.endsWith("-shm") && !(name.endsWith("-wal") && statSync(join(dir, name)).size === 0))
       .map((name) => {
         const path = join(dir, name);
         const stat = statSync(path);

@@ -14,6 +14,7 @@ const SESSION_OBJECT_KEYS = [
   "last_used_at",
   "expires_at",
   "name",
+  "device",
   "status",
   "revoked_at",
   "revoke_reason",
@@ -53,6 +54,15 @@ describe("list", () => {
       ip: "2001:db8::1",
       revoked_at: null,
       revoke_reason: null,
+      device: { browser: "Firefox", browser_version: "140.0", os: "Linux", os_version: null, type: "desktop" },
+    });
+    expect(byId.get(seeded.other).device).toBeNull(); // carol's session has no user agent
+    expect(byId.get(seeded.oldRevoked).device).toEqual({
+      browser: null,
+      browser_version: null,
+      os: null,
+      os_version: null,
+      type: "other",
     });
     expect(byId.get(seeded.oldRevoked)).toMatchObject({ user_id: "alice", status: "revoked", revoke_reason: "logout" });
     expect(byId.get(seeded.oldRevoked).revoked_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -75,8 +85,10 @@ describe("list", () => {
     expect(result.stderr).toBe("");
     const lines = result.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(
-      /^SESSION_ID\s+USER_ID\s+STATUS\s+NAME\s+CREATED\s+LAST_USED\s+EXPIRES\s+IP\s+USER_AGENT$/,
+      /^SESSION_ID\s+USER_ID\s+STATUS\s+NAME\s+CREATED\s+LAST_USED\s+EXPIRES\s+IP\s+DEVICE\s+USER_AGENT$/,
     );
+    const active = lines.find((line) => line.startsWith(seeded.active))!;
+    expect(active).toMatch(/\s2001:db8::1\s+Firefox on Linux\s+Mozilla\/5\.0 /);
     expect(lines).toHaveLength(5);
     expect(result.stdout).toContain("revoked (logout)");
     expect(result.stdout).not.toMatch(/[\u001b│─┌┐└┘]/);
@@ -97,6 +109,8 @@ describe("show", () => {
     expect(result.stdout).toMatch(new RegExp(`^session_id\\s+${seeded.active}$`, "m"));
     expect(result.stdout).toMatch(/^status\s+active$/m);
     expect(result.stdout).toMatch(/^revoked_at\s+-$/m);
+    expect(result.stdout).toMatch(/^device\s+Firefox on Linux$/m);
+    expect(result.stdout).toMatch(/^device_type\s+desktop$/m);
     expectNoSecrets(result.stdout);
   });
 

@@ -2,6 +2,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import type { Command } from "commander";
+import { createContext } from "../../cli/context";
+import { buildProgram } from "../../cli/program";
+import { loadConfig } from "../../server/config";
 import { tempDir } from "../support/core";
 import { PROJECT_ROOT } from "../support/server";
 import { cliEnv, sessionctl, startedByServer } from "./support";
@@ -9,23 +13,34 @@ import { cliEnv, sessionctl, startedByServer } from "./support";
 const dir = tempDir("sessionctl-usage-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const COMMANDS = [
-  [],
-  ["list"],
-  ["show"],
-  ["revoke"],
-  ["purge"],
-  ["stats"],
-  ["migrate"],
-  ["keys"],
-  ["keys", "list"],
-  ["keys", "rotate"],
-  ["keys", "retire"],
-  ["clients"],
-  ["clients", "list"],
-  ["clients", "add"],
-  ["clients", "remove"],
-];
+/** Every command of the real program, found by walking commander's tree (a new one is checked too). */
+function commandPaths(command: Command, path: string[] = []): string[][] {
+  return [path, ...command.commands.flatMap((sub) => commandPaths(sub, [...path, sub.name()]))];
+}
+const silent = { out: () => {}, err: () => {}, isTTY: false };
+const COMMANDS = commandPaths(buildProgram(createContext(loadConfig({}), silent)));
+
+test("the walk finds every command of the contract", () => {
+  expect(COMMANDS.map((path) => path.join(" ")).sort()).toEqual(
+    [
+      "",
+      "list",
+      "show",
+      "revoke",
+      "purge",
+      "stats",
+      "migrate",
+      "keys",
+      "keys list",
+      "keys rotate",
+      "keys retire",
+      "clients",
+      "clients list",
+      "clients add",
+      "clients remove",
+    ].sort(),
+  );
+});
 
 describe("--help", () => {
   for (const command of COMMANDS) {
@@ -36,6 +51,9 @@ describe("--help", () => {
       expect(result.stderr).toBe("");
       expect(result.stdout).toContain("Usage: sessionctl");
       expect(result.stdout).toMatch(/\nExamples:\n {2}\$ \S*.*sessionctl /);
+      // At least one example runs this very command (a group's examples run its subcommands).
+      const runs = [...result.stdout.matchAll(/^ {2}\$ .*?sessionctl (.*)$/gm)].map((m) => `${m[1]} `);
+      expect(runs.some((line) => line.startsWith(command.length ? `${command.join(" ")} ` : ""))).toBe(true);
     });
   }
 

@@ -96,6 +96,8 @@ test("error responses name their codes, each under the status the error table gi
       "unsupported_media_type",
       "unavailable",
       "invalid_grant",
+      "invalid_dpop_proof",
+      "use_dpop_nonce",
       "rate_limited",
     ],
     "post /session/validate": [
@@ -110,6 +112,14 @@ test("error responses name their codes, each under the status the error table gi
     "get /session/me": ["invalid_token", "unavailable"],
     "delete /session/all": ["invalid_token", "unavailable"],
     "delete /session/{id}": ["invalid_token", "not_found", "unavailable"],
+    "patch /session/{id}": [
+      "invalid_request",
+      "payload_too_large",
+      "unsupported_media_type",
+      "unavailable",
+      "invalid_token",
+      "not_found",
+    ],
   };
   for (const [route, codes] of Object.entries(expected)) {
     const [method, path] = route.split(" ");
@@ -136,4 +146,48 @@ test("request and response schemas carry examples", () => {
   expect(body.properties!.user_id.examples).toBeDefined();
   const ok = create.responses["201"].content!["application/json"].schema;
   expect(ok.examples ?? ok.properties!.expires_in.examples).toBeDefined();
+});
+
+test("GET /session/me documents device: nullable, the contract's five fields, type one of four", () => {
+  type Node = Schema & { required?: string[]; items?: Node; nullable?: boolean; properties?: Record<string, Node> };
+  const ok = doc.paths["/session/me"].get.responses["200"].content!["application/json"].schema as Node;
+  const session = ok.properties!.sessions!.items!;
+  expect(session.required).toContain("device");
+  const device = session.properties!.device!;
+  expect(device.nullable).toBe(true);
+  const object = device.anyOf!.find((s) => (s as Node).properties) as Node;
+  expect(object.required!.sort()).toEqual(["browser", "browser_version", "os", "os_version", "type"]);
+  expect(object.properties!.type!.anyOf!.map((s) => s.const).sort()).toEqual(["desktop", "mobile", "other", "tablet"]);
+});
+
+test("/docs is self-contained: its page and assets come from this service, under a policy naming no origin", async () => {
+  const res = await t.call("GET", "/docs");
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+  const csp = res.headers.get("content-security-policy")!;
+  expect(csp).toContain("default-src 'none'");
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).not.toMatch(/https?:|\/\/|\*/);
+  const html = await res.text();
+  expect(html).not.toMatch(/https?:\/\/|\/\/[a-z]/i);
+  const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+  expect(assets.sort()).toEqual(
+    [
+      "docs/assets/favicon-32x32.png",
+      "docs/assets/init.js",
+      "docs/assets/swagger-ui-bundle.js",
+      "docs/assets/swagger-ui.css",
+    ].sort(),
+  );
+  for (const asset of assets) {
+    const file = await t.call("GET", `/${asset}`);
+    expect(file.status).toBe(200);
+    expect((await file.arrayBuffer()).byteLength).toBeGreaterThan(100);
+  }
+  for (const path of ["/docs/assets/package.json", "/docs/assets/..%2Fpackage.json", "/docs/assets/index.html"]) {
+    const res = await t.call("GET", path);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: string }).error).toBe("not_found");
+  }
+  expect((await t.call("GET", "/docs/json")).headers.get("content-security-policy")).toBe(csp);
 });

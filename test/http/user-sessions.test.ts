@@ -137,6 +137,7 @@ describe("GET /session/me", () => {
     expect(Object.keys(sessions[0]).sort()).toEqual([
       "created_at",
       "current",
+      "device",
       "expires_at",
       "ip",
       "last_used_at",
@@ -156,6 +157,41 @@ describe("GET /session/me", () => {
     ]) {
       expect(text).not.toContain(secret);
     }
+  });
+
+  test("device: what the stored user agent says, null without one, following a refresh's new user agent", async () => {
+    const iphone =
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+    const chromeMac =
+      "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+    const phone = await openSession(t, { user_id: "dora", user_agent: iphone });
+    t.clock.advance(1000);
+    const laptop = await openSession(t, { user_id: "dora", user_agent: "curl/8.5.0" });
+    t.clock.advance(1000);
+    const bare = await openSession(t, { user_id: "dora" });
+    const devices = async () => {
+      const res = await t.call("GET", "/session/me", { headers: bearer(bare.access_token) });
+      expect(res.status).toBe(200);
+      const { sessions } = await json(res);
+      return Object.fromEntries(sessions.map((s: { session_id: string; device: unknown }) => [s.session_id, s.device]));
+    };
+    expect(await devices()).toEqual({
+      [phone.session_id]: { browser: "Safari", browser_version: "17.5", os: "iOS", os_version: "17.5", type: "mobile" },
+      [laptop.session_id]: { browser: null, browser_version: null, os: null, os_version: null, type: "other" },
+      [bare.session_id]: null,
+    });
+    t.clock.advance(1000);
+    const refreshed = await t.call("POST", "/session/refresh", {
+      body: { refresh_token: laptop.refresh_token, user_agent: chromeMac },
+    });
+    expect(refreshed.status).toBe(200);
+    expect((await devices())[laptop.session_id]).toEqual({
+      browser: "Chrome",
+      browser_version: "126.0.0.0",
+      os: "macOS",
+      os_version: "10.15.7",
+      type: "desktop",
+    });
   });
 
   test("reading does not move last_used_at", async () => {

@@ -2,10 +2,10 @@
 import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { HybridStore } from "../../db/hybrid/store";
-import { SqliteStore } from "../../db/sqlite/store";
+import { CachedSessions } from "../../db/hybrid/cached-sessions";
+import { openStore } from "../../db/open-store";
+import { SqliteSessions } from "../../db/sqlite/sessions";
 import { loadConfig } from "../../server/config";
-import { openStore } from "../../server/open-core";
 import { tempDir } from "../support/core";
 import { HYBRID_REDIS_URL } from "./support";
 
@@ -27,7 +27,7 @@ test("REDIS_URL is optional, needs a SQL DATABASE_URL; REDIS_CACHE_TTL defaults 
   expect(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379", REDIS_CACHE_TTL: "10ms" }).ok).toBe(false);
 });
 
-test("openStore wraps the SQL store in HybridStore only when REDIS_URL is set", async () => {
+test("openStore puts the cache in front of the SQL store's sessions only when REDIS_URL is set", async () => {
   const dir = tempDir("session-hybrid-config-");
   try {
     const url = `sqlite:${join(dir, "s.db")}`;
@@ -36,8 +36,11 @@ test("openStore wraps the SQL store in HybridStore only when REDIS_URL is set", 
     if (!base.ok || !hybrid.ok) throw new Error("config");
     const a = await openStore(base.config);
     const b = await openStore(hybrid.config);
-    expect(a).toBeInstanceOf(SqliteStore);
-    expect(b).toBeInstanceOf(HybridStore);
+    expect(a.sessions).toBeInstanceOf(SqliteSessions);
+    expect(b.sessions).toBeInstanceOf(CachedSessions);
+    // Only the sessions slice is wrapped: the other slices are the SQL store's own.
+    expect(b.outbox.constructor).toBe(a.outbox.constructor);
+    expect(b.admin.constructor).toBe(a.admin.constructor);
     await a.close();
     await b.close();
   } finally {

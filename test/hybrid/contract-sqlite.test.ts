@@ -1,4 +1,4 @@
-/** The store contract, unchanged, on HybridStore over SQLite with Redis database 14 as the cache. */
+/** The store contract, unchanged, on the Redis cache over SQLite with Redis database 14 as the cache. */
 import { rmSync } from "node:fs";
 import { storeContract } from "../store/contract";
 import { tempDir } from "../support/core";

@@ -1,21 +1,22 @@
 /**
- * Hybrid-mode test helpers: logical database 14 of 127.0.0.1:6379 (the Redis store's tests use 15),
- * flushed before and after; throw-away redis-servers come from ../support/redis.
+ * Hybrid-mode test helpers: logical database 14 of 127.0.0.1:6379 (the Redis store's tests use 15;
+ * TEST_HYBRID_REDIS_URL points elsewhere), flushed before and after; throw-away redis-servers come
+ * from ../support/redis.
  */
 
 import { join } from "node:path";
 import { RedisClient } from "bun";
-import { type HybridOptions, HybridStore } from "../../db/hybrid/store";
-import { SqliteStore } from "../../db/sqlite/store";
+import { type HybridOptions, type HybridStore, withRedisCache } from "../../db/hybrid/store";
+import { openSqliteStore } from "../../db/sqlite/store";
 import { flushTestRedis } from "../support/redis";
 
 export const HYBRID_REDIS_URL = process.env.TEST_HYBRID_REDIS_URL ?? "redis://127.0.0.1:6379/14";
 
 export const flushHybridRedis = (url = HYBRID_REDIS_URL) => flushTestRedis(url);
 
-export function sqliteHybrid(dir: string, options: Partial<HybridOptions> = {}): HybridStore {
-  const sql = new SqliteStore({ path: join(dir, "sessions.db"), synchronous: "FULL", busyTimeoutMs: 5000 });
-  return new HybridStore(sql, { redisUrl: HYBRID_REDIS_URL, ...options });
+export async function sqliteHybrid(dir: string, options: Partial<HybridOptions> = {}): Promise<HybridStore> {
+  const sql = await openSqliteStore({ path: join(dir, "sessions.db"), synchronous: "FULL", busyTimeoutMs: 5000 });
+  return withRedisCache(sql, { redisUrl: HYBRID_REDIS_URL, ...options });
 }
 
 /** Runs one command on a fresh client (the test's own view of Redis). */

@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { RedisStore } from "../../db/redis/store";
+import { openRedisStore } from "../../db/redis/store";
 import { ServiceError } from "../../server/core/errors";
 import { tempDir } from "../support/core";
 import { startRedisServer, type TestRedisServer } from "../support/redis";
 import { client, freePort, startServer } from "../support/server";
-import { events, newRow, newUser, rotateInput } from "./contract/fixtures";
+import { events, newRow, newUser, rotation } from "./contract/fixtures";
 
 let redis: TestRedisServer;
 
@@ -48,50 +48,52 @@ async function eventually<T>(call: () => Promise<T>, ms = 5000): Promise<T> {
 
 describe("Redis killed and restarted", () => {
   test("every kind of call answers unavailable while it is down, and works again after the restart", async () => {
-    const store = await RedisStore.open({ url: redis.url(1) });
+    const store = await openRedisStore({ url: redis.url(1) });
     try {
       const user = newUser();
       const row = newRow(user, Date.now());
-      await store.createSession({ row, maxSessionsPerUser: 10 }, events);
-      expect(await store.findActiveByTokenHash(row.refreshTokenHash, row.createdAt)).toEqual(row);
+      await store.sessions.create(row, 10, events);
+      expect(await store.sessions.findActiveSession(row.sessionId, row.createdAt)).toEqual(row);
 
       await redis.kill();
       const now = row.createdAt + 1;
-      await expectUnavailable(() => store.createSession({ row: newRow(user, now), maxSessionsPerUser: 10 }, events));
-      await expectUnavailable(() => store.rotate(rotateInput(row.refreshTokenHash, now), events));
-      await expectUnavailable(() => store.findActiveByTokenHash(row.refreshTokenHash, now));
-      await expectUnavailable(() => store.revokeSession(row.sessionId, user, "logout", now, events));
-      await expectUnavailable(() => store.revokeUserSessions(user, "logout_all", now, events));
-      await expectUnavailable(() => store.listActiveSessions(user, now));
-      await expectUnavailable(() => store.pendingEvents(10));
-      await expectUnavailable(() => store.acquireLease("relay", "me", 1000, now));
+      await expectUnavailable(() => store.sessions.create(newRow(user, now), 10, events));
+      await expectUnavailable(() => store.sessions.rotate(rotation(row, now)));
+      await expectUnavailable(() => store.sessions.replayGrace({ ...rotation(row, now), graceStart: now }));
+      await expectUnavailable(() => store.sessions.findActiveSession(row.sessionId, now));
+      await expectUnavailable(() => store.sessions.revokeSession(row.sessionId, user, "logout", now, events));
+      await expectUnavailable(() => store.sessions.revokeUserSessions(user, "logout_all", now, events));
+      await expectUnavailable(() => store.sessions.deleteUser(user, now, events));
+      await expectUnavailable(() => store.sessions.renameSession(row.sessionId, user, "x", now));
+      await expectUnavailable(() => store.sessions.listActiveSessions(user, now));
+      await expectUnavailable(() => store.outbox.pendingEvents(10));
+      await expectUnavailable(() => store.leases.acquireLease("relay", "me", 1000, now));
+      await expectUnavailable(() => store.signingKeys.listSigningKeys());
       await expectUnavailable(() => store.checkWritable());
-      await expectUnavailable(() => store.stats(now));
+      await expectUnavailable(() => store.admin.stats(now));
+      await expectUnavailable(() =>
+        store.admin.purge({ revokedBefore: now, expiredBefore: now, sentBefore: now, proofsBefore: now }, 10),
+      );
 
       // Without persistence the restarted server is empty; what matters is that the store recovers.
       await redis.restart();
       await eventually(() => store.checkWritable());
       const again = newRow(user, now);
-      expect(await store.createSession({ row: again, maxSessionsPerUser: 10 }, events)).toEqual({
-        row: again,
-        evicted: [],
-      });
-      expect((await store.rotate(rotateInput(again.refreshTokenHash, now + 1), events)).kind).toBe("rotated");
-      expect((await store.pendingEvents(10)).map((e) => e.subject)).toEqual(["session.created"]);
+      expect(await store.sessions.create(again, 10, events)).toEqual({ row: again, evicted: [] });
+      expect(await store.sessions.rotate(rotation(again, now + 1))).toMatchObject({ rotationCount: 1 });
+      expect((await store.outbox.pendingEvents(10)).map((e) => e.subject)).toEqual(["session.created"]);
     } finally {
       await store.close();
     }
   });
 
   test("a call in flight when the connection drops answers unavailable, not a driver error", async () => {
-    const store = await RedisStore.open({ url: redis.url(2) });
+    const store = await openRedisStore({ url: redis.url(2) });
     try {
       const user = newUser();
       const now = Date.now();
       const settled = Promise.allSettled(
-        Array.from({ length: 50 }, (_, i) =>
-          store.createSession({ row: newRow(user, now + i), maxSessionsPerUser: 5 }, events),
-        ),
+        Array.from({ length: 50 }, (_, i) => store.sessions.create(newRow(user, now + i), 5, events)),
       );
       await redis.kill();
       const results = await settled;
@@ -109,14 +111,14 @@ describe("Redis killed and restarted", () => {
 
   test("opening the store without a reachable Redis fails with unavailable", async () => {
     const port = await freePort();
-    await expectUnavailable(() => RedisStore.open({ url: `redis://127.0.0.1:${port}/0`, connectTimeoutMs: 500 }));
+    await expectUnavailable(() => openRedisStore({ url: `redis://127.0.0.1:${port}/0`, connectTimeoutMs: 500 }));
   });
 });
 
 test("the store refuses a Redis that may evict any key (allkeys-*): events and deletion marks would be lost", async () => {
   const evicting = await startRedisServer(["--maxmemory-policy", "allkeys-lru"]);
   try {
-    await expect(RedisStore.open({ url: evicting.url(0) })).rejects.toThrow("maxmemory-policy allkeys-lru");
+    await expect(openRedisStore({ url: evicting.url(0) })).rejects.toThrow("maxmemory-policy allkeys-lru");
   } finally {
     await evicting.close();
   }
@@ -124,16 +126,19 @@ test("the store refuses a Redis that may evict any key (allkeys-*): events and d
 
 describe("Redis paused (stops answering, keeps its sockets)", () => {
   test("calls give up after the command timeout, then recover when it answers again", async () => {
-    const store = await RedisStore.open({ url: redis.url(3), commandTimeoutMs: 300, connectTimeoutMs: 300 });
+    const store = await openRedisStore({ url: redis.url(3), commandTimeoutMs: 300, connectTimeoutMs: 300 });
     try {
       const row = newRow(newUser(), Date.now());
-      await store.createSession({ row, maxSessionsPerUser: 10 }, events);
+      await store.sessions.create(row, 10, events);
       redis.pause();
-      await expectUnavailable(() => store.findActiveByTokenHash(row.refreshTokenHash, row.createdAt), 1500);
-      await expectUnavailable(() => store.revokeSession(row.sessionId, null, "admin", row.createdAt + 1, events), 1500);
+      await expectUnavailable(() => store.sessions.findActiveSession(row.sessionId, row.createdAt), 1500);
+      await expectUnavailable(
+        () => store.sessions.revokeSession(row.sessionId, null, "admin", row.createdAt + 1, events),
+        1500,
+      );
       redis.resume();
       const revoked = await eventually(() =>
-        store.revokeSession(row.sessionId, null, "admin", row.createdAt + 2, events),
+        store.sessions.revokeSession(row.sessionId, null, "admin", row.createdAt + 2, events),
       );
       expect(revoked).toMatchObject({ changed: true, row: { revokeReason: "admin" } });
     } finally {

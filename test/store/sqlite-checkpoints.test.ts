@@ -6,7 +6,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { SqliteStore } from "../../db/sqlite/store";
+import { openSqliteStore, type SqliteStore } from "../../db/sqlite/store";
 import { tempDir } from "../support/core";
 import { waitFor } from "../support/wait";
 import { events, newRow, newUser, T0 } from "./contract/fixtures";
@@ -20,7 +20,12 @@ afterEach(async () => {
 
 async function open(backgroundCheckpoints: boolean) {
   dir = tempDir();
-  store = new SqliteStore({ path: join(dir, "s.db"), synchronous: "FULL", busyTimeoutMs: 5000, backgroundCheckpoints });
+  store = await openSqliteStore({
+    path: join(dir, "s.db"),
+    synchronous: "FULL",
+    busyTimeoutMs: 5000,
+    backgroundCheckpoints,
+  });
   await store.checkpointer?.ready;
   return store;
 }
@@ -29,7 +34,7 @@ const size = (file: string) => statSync(join(dir, file)).size;
 
 /** Sessions one by one: each is its own commit, as writes are when they arrive apart. */
 async function writeSessions(count: number): Promise<void> {
-  for (let i = 0; i < count; i++) await store.createSession({ row: newRow(newUser()), maxSessionsPerUser: 0 }, events);
+  for (let i = 0; i < count; i++) await store.sessions.create(newRow(newUser()), 0, events);
 }
 
 test.each([true, false])(
@@ -53,5 +58,5 @@ test("under a steady stream of commits the WAL stays bounded (the automatic chec
   await writeSessions(3000);
   // Without a checkpoint that reaches the end of the WAL it would pass 100 MiB here.
   expect(size("s.db-wal")).toBeLessThan(16 * 1024 * 1024);
-  expect((await store.stats(T0)).sessions.active).toBe(3000);
+  expect((await store.admin.stats(T0)).sessions.active).toBe(3000);
 });

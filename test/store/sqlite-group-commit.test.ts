@@ -6,7 +6,7 @@ import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { SqliteStore } from "../../db/sqlite/store";
+import { openSqliteStore, type SqliteStore } from "../../db/sqlite/store";
 import { tempDir } from "../support/core";
 import { create, events, newRow, newUser, T0 } from "./contract/fixtures";
 
@@ -17,14 +17,14 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function open() {
+async function open() {
   dir = tempDir();
-  store = new SqliteStore({ path: join(dir, "s.db"), synchronous: "FULL", busyTimeoutMs: 5000 });
+  store = await openSqliteStore({ path: join(dir, "s.db"), synchronous: "FULL", busyTimeoutMs: 5000 });
   return store;
 }
 
 test("a failing write in a batch is undone alone; the others commit", async () => {
-  open();
+  await open();
   const key = {
     kid: "k1",
     alg: "EdDSA",
@@ -33,22 +33,23 @@ test("a failing write in a batch is undone alone; the others commit", async () =
     createdAt: T0,
     activatesAt: T0,
     retiredAt: null,
+    mac: "m",
   };
-  await store.insertSigningKey(key);
+  await store.signingKeys.insertSigningKey(key);
   const user = newUser();
   const results = await Promise.allSettled([
-    store.createSession({ row: newRow(user), maxSessionsPerUser: 100 }, events),
-    store.insertSigningKey(key), // duplicate kid: a constraint error inside the batch
-    store.createSession({ row: newRow(user), maxSessionsPerUser: 100 }, events),
+    store.sessions.create(newRow(user), 100, events),
+    store.signingKeys.insertSigningKey(key), // duplicate kid: a constraint error inside the batch
+    store.sessions.create(newRow(user), 100, events),
   ]);
   expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-  expect((await store.listActiveSessions(user, T0)).length).toBe(2);
-  expect((await store.pendingEvents(10)).length).toBe(2);
-  expect((await store.listSigningKeys()).length).toBe(1);
+  expect((await store.sessions.listActiveSessions(user, T0)).length).toBe(2);
+  expect((await store.outbox.pendingEvents(10)).length).toBe(2);
+  expect((await store.signingKeys.listSigningKeys()).length).toBe(1);
 });
 
 test("concurrent writes share one commit and are all durable once answered", async () => {
-  open();
+  await open();
   const user = newUser();
   const rows = await Promise.all(Array.from({ length: 50 }, () => create(store, user)));
   // Another connection (another process, in effect) sees every answered write.
@@ -60,7 +61,7 @@ test("concurrent writes share one commit and are all durable once answered", asy
 
 test("the write lock held elsewhere past the busy timeout fails the whole batch as unavailable, writing nothing", async () => {
   dir = tempDir();
-  store = new SqliteStore({ path: join(dir, "s.db"), synchronous: "FULL", busyTimeoutMs: 200 });
+  store = await openSqliteStore({ path: join(dir, "s.db"), synchronous: "FULL", busyTimeoutMs: 200 });
   const blocker = new Database(join(dir, "s.db"));
   blocker.run("BEGIN IMMEDIATE");
   const user = newUser();
@@ -69,5 +70,5 @@ test("the write lock held elsewhere past the busy timeout fails the whole batch 
   blocker.close();
   expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
   for (const r of results) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: "unavailable" });
-  expect((await store.listActiveSessions(user, T0)).length).toBe(0);
+  expect((await store.sessions.listActiveSessions(user, T0)).length).toBe(0);
 });

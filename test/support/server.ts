@@ -48,16 +48,18 @@ export function serverEnv(dir: string, env: Record<string, string> = {}): Record
 /**
  * `logFile`: stdout goes straight into that file instead of through a pipe into this process —
  * for the benchmark, whose load generator would otherwise share its core with reading the logs.
+ * `root`: the checkout whose server runs (the benchmark compares two builds side by side).
  */
 export async function startServer(
   dir: string,
   env: Record<string, string> = {},
   timeoutMs = 15_000,
   logFile?: string,
+  root = PROJECT_ROOT,
 ): Promise<RunningServer> {
   const port = Number(env.PORT ?? (await freePort()));
   const { PATH, HOME } = process.env;
-  const proc = spawn(["bun", join(PROJECT_ROOT, "server/main.ts")], {
+  const proc = spawn(["bun", join(root, "server/main.ts")], {
     cwd: dir,
     env: { PATH: PATH ?? "", HOME: HOME ?? "", ...serverEnv(dir, env), PORT: String(port) },
     stdin: "ignore",

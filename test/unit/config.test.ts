@@ -205,3 +205,22 @@ test("STORE_STATS_INTERVAL: the background store statistics run every 15s by def
   expect(ok({}).timers.storeStatsMs).toBe(15_000);
   expect(ok({ STORE_STATS_INTERVAL: "50ms" }).timers.storeStatsMs).toBe(50);
 });
+
+test("USER_DELETED_SOURCES: off by default, else a comma-separated list of CloudEvents sources", () => {
+  const parse = (value?: string) => {
+    const loaded = loadConfig({ USER_DELETED_SOURCES: value });
+    return loaded.ok ? loaded.config.userDeletedSources : loaded.errors;
+  };
+  expect(parse()).toBeNull();
+  expect(parse("")).toBeNull();
+  expect(parse("identity-service")).toEqual(["identity-service"]);
+  expect(parse(" identity-service , https://id.example.com/users ")).toEqual([
+    "identity-service",
+    "https://id.example.com/users",
+  ]);
+  for (const bad of ["identity-service,", "a,,b", "two words", "tab\there"]) {
+    expect(parse(bad)).toEqual([
+      "USER_DELETED_SOURCES must be CloudEvents sources separated by commas, e.g. identity-service",
+    ]);
+  }
+});

@@ -19,14 +19,14 @@ const settings = {
 };
 const HTU = "https://gw.example/auth/session/refresh";
 
-test("a good proof becomes the jti to record, remembered until iat + DPOP_PROOF_MAX_AGE", async () => {
+test("a good proof becomes the jti to record (per key: jkt.jti), remembered until iat + DPOP_PROOF_MAX_AGE", async () => {
   const clock = new FakeClock();
   const key = await dpopKey("ES256");
   const proofs = new RefreshProofs(settings);
   const proof = await dpopProof(key, dpopClaims(HTU, clock.now(), { jti: "once" }));
   expect(await proofs.check(proof, key.jkt, clock.now())).toEqual({
     ok: true,
-    use: { jti: "once", expiresAt: clock.now() + 60_000 + 1 },
+    use: { jti: `${key.jkt}.once`, expiresAt: clock.now() + 60_000 + 1 },
   });
   expect(proofs.currentNonce(clock.now())).toBeNull();
 });

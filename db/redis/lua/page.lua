@@ -1,4 +1,4 @@
--- A page of the listing of all sessions, newest first. ARGV: prefix, start, stop (ranks).
+-- A page of the listing of all sessions, newest first (read-only). ARGV: prefix, start, stop (ranks).
 -- Replies {entries looked at, rows…}; entries whose keys expired are skipped.
 local ids = redis.call('ZREVRANGE', K.all, ARGV[2], ARGV[3])
 local out = { #ids }

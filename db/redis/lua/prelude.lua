@@ -1,17 +1,15 @@
 -- Shared by every script (scripts.ts prepends it). ARGV[1] is the key prefix. Keys are built here
 -- rather than passed as KEYS, so the store needs one Redis node (no Cluster); see README-redis.md.
--- Times are epoch milliseconds. A session's absent hash field is a null column.
+-- Times are epoch milliseconds from the caller's clock. A session's absent hash field is a null column.
 local P = ARGV[1]
 local K = {
   sess = function(id) return P .. 's:' .. id end,
-  sret = function(id) return P .. 's:' .. id .. ':r' end,
-  cur = function(h) return P .. 't:' .. h end,
-  prev = function(h) return P .. 'p:' .. h end,
-  ret = function(h) return P .. 'r:' .. h end,
+  live = function(u) return P .. 'ul:' .. u end,
   user = function(u) return P .. 'u:' .. u end,
-  uver = function(u) return P .. 'uv:' .. u end,
   udel = function(u) return P .. 'ud:' .. u end,
+  proof = function(jti) return P .. 'dp:' .. jti end,
   event = function(id) return P .. 'ob:e:' .. id end,
+  proofs = P .. 'dp',
   all = P .. 'all',
   ends = P .. 'end',
   seq = P .. 'ob:seq',
@@ -34,6 +32,15 @@ local function as_map(flat)
   return r
 end
 
+local function to_flat(r)
+  local flat = {}
+  for k, v in pairs(r) do
+    flat[#flat + 1] = k
+    flat[#flat + 1] = v
+  end
+  return flat
+end
+
 -- The session as a map and as HGETALL's flat list, or nil.
 local function load(id)
   if not id then return nil, nil end
@@ -52,9 +59,10 @@ local function end_of(r)
   return tonumber(r.expires_at)
 end
 
-local function has_ended(r, ended_before, now)
-  if r.revoked_at then return tonumber(r.revoked_at) <= ended_before end
-  return tonumber(r.expires_at) <= math.min(ended_before, now)
+-- session-rules.ts isPurgeable, with the cut-offs of PurgeCutoffs.
+local function is_purgeable(r, revoked_before, expired_before)
+  if r.revoked_at then return tonumber(r.revoked_at) <= revoked_before end
+  return tonumber(r.expires_at) <= expired_before
 end
 
 -- Lengthens a key's time to live to at least ttl ms; never shortens it.
@@ -63,137 +71,110 @@ local function extend(key, ttl)
   if current == -1 or (current >= 0 and current < ttl) then redis.call('PEXPIRE', key, ttl) end
 end
 
--- Every key of a session lives until the session's end plus the retention, moved on each change.
+-- A session lives until its end plus the retention, moved on each change; the user's sets at least as long.
 local function set_ttls(id, r, now, retention)
   local ttl = end_of(r) + retention - now
   if ttl < 1 then ttl = 1 end
   redis.call('PEXPIRE', K.sess(id), ttl)
-  redis.call('PEXPIRE', K.sret(id), ttl)
-  redis.call('PEXPIRE', K.cur(r.refresh_token_hash), ttl)
-  if r.previous_token_hash then redis.call('PEXPIRE', K.prev(r.previous_token_hash), ttl) end
   extend(K.user(r.user_id), ttl)
-  extend(K.uver(r.user_id), ttl)
+  extend(K.live(r.user_id), ttl)
   redis.call('ZADD', K.ends, num(end_of(r)), id)
 end
 
--- The user's version: every change to one of the user's sessions (or the deleted mark) moves it.
-local function version(user)
-  return redis.call('GET', K.uver(user)) or '0'
+-- A DPoP proof's jti, recorded once until it expires; false when it was recorded before.
+-- ARGV[i] = jti ("" for none), ARGV[i + 1] = expires at. Called before any write of the change.
+local function remember_proof(i, now)
+  local jti = ARGV[i]
+  if jti == '' then return true end
+  local expires_at = tonumber(ARGV[i + 1])
+  local ttl = expires_at - now
+  if ttl < 1 then ttl = 1 end
+  if not redis.call('SET', K.proof(jti), num(expires_at), 'NX', 'PX', num(ttl)) then return false end
+  redis.call('ZADD', K.proofs, num(expires_at), jti)
+  return true
 end
 
-local function bump(user, now, retention)
-  local key = K.uver(user)
-  -- Starting from the clock, a version key that expired and comes back never repeats an old value.
-  if redis.call('EXISTS', key) == 0 then redis.call('SET', key, num(now)) end
-  redis.call('INCR', key)
-  extend(key, retention)
+-- Appends one outbox row: seq from one counter, so the pending set's order is commit order.
+local function enqueue(id, subject, created_at, field, value)
+  local seq = redis.call('INCR', K.seq)
+  redis.call('HSET', K.event(id), 'seq', seq, 'subject', subject, 'created_at', created_at, field, value)
+  redis.call('ZADD', K.pending, seq, id)
+  redis.call('ZADD', K.age, created_at, id)
 end
 
-local function revoke(id, r, reason, now, retention)
+-- The id of the revocation event of session `sid` in the call that passed `seed`: a UUID (version 8,
+-- name-based) from SHA-1, so the script chooses it without a round trip and the caller can tell which.
+local function event_id(seed, sid)
+  local h = redis.sha1hex(seed .. sid)
+  local v = tonumber(string.sub(h, 17, 17), 16) % 4 + 1
+  local variant = string.sub('89ab', v, v)
+  return string.sub(h, 1, 8) .. '-' .. string.sub(h, 9, 12) .. '-8' .. string.sub(h, 14, 16) .. '-' ..
+    variant .. string.sub(h, 18, 20) .. '-' .. string.sub(h, 21, 32)
+end
+
+-- What the relay needs to build the revocation's CloudEvent (outbox.ts, with the core's
+-- revokedRowEvent): the row as revoked, without the token hashes and the rotation nonce.
+local function revoked_facts(r)
+  local facts = {}
+  for k, v in pairs(r) do
+    if k ~= 'refresh_token_hash' and k ~= 'previous_token_hash' and k ~= 'rotation_nonce' then facts[k] = v end
+  end
+  return cjson.encode(facts)
+end
+
+-- Revokes an active session unconditionally, with its outbox row. Returns {event id, row flat}.
+local function revoke(id, r, reason, now, retention, seed)
   redis.call('HSET', K.sess(id), 'revoked_at', num(now), 'revoke_reason', reason)
   r.revoked_at = num(now)
   r.revoke_reason = reason
+  redis.call('ZREM', K.live(r.user_id), id)
   set_ttls(id, r, now, retention)
+  local event = event_id(seed, id)
+  enqueue(event, 'session.revoked', num(now), 'facts', revoked_facts(r))
+  return { event, to_flat(r) }
 end
 
--- The user's active sessions as {id, map, flat}, least recently used first; drops index entries of
--- sessions whose keys expired.
-local function live_rows(user, now, keep)
+-- The user's active sessions from the live set, as {id, map, flat}. `prune`: drops members that
+-- ended (expired, or gone after the retention) — only in scripts that may write.
+local function live_rows(user, now, prune)
   local rows = {}
-  for _, id in ipairs(redis.call('ZRANGE', K.user(user), 0, -1)) do
+  for _, id in ipairs(redis.call('ZRANGE', K.live(user), 0, -1)) do
     local r, flat = load(id)
-    if not r then
-      redis.call('ZREM', K.user(user), id)
-    elseif id ~= keep and is_active(r, now) then
+    if r and is_active(r, now) then
       rows[#rows + 1] = { id, r, flat }
+    elseif prune then
+      redis.call('ZREM', K.live(user), id)
     end
   end
   return rows
 end
 
--- How many active sessions the user has (cheaper than live_rows: two fields each).
-local function live_count(user, now)
-  local n = 0
-  for _, id in ipairs(redis.call('ZRANGE', K.user(user), 0, -1)) do
-    local f = redis.call('HMGET', K.sess(id), 'revoked_at', 'expires_at')
-    if f[2] and not f[1] and tonumber(f[2]) > now then n = n + 1 end
-  end
-  return n
-end
-
-local function to_flat(r)
-  local flat = {}
-  for k, v in pairs(r) do
-    flat[#flat + 1] = k
-    flat[#flat + 1] = v
-  end
-  return flat
-end
-
-local function flats(rows, out)
-  for _, row in ipairs(rows) do out[#out + 1] = row[3] end
-  return out
-end
-
--- ARGV[i] = n, then n items.
-local function read_list(i)
-  local n = tonumber(ARGV[i])
-  local out = {}
-  for j = 1, n do out[j] = ARGV[i + j] end
-  return out, i + n + 1
-end
-
--- ARGV[i] = n, then n events of 4 arguments: id, subject, payload, created_at.
-local function read_events(i)
-  local n = tonumber(ARGV[i])
-  local out = {}
-  for j = 0, n - 1 do
-    local b = i + 1 + j * 4
-    out[#out + 1] = { ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3] }
-  end
-  return out, i + 1 + n * 4
-end
-
--- Outbox rows: seq from one counter, so the pending set's order is commit order.
-local function write_events(events)
-  for _, e in ipairs(events) do
-    local seq = redis.call('INCR', K.seq)
-    redis.call('HSET', K.event(e[1]), 'seq', seq, 'subject', e[2], 'payload', e[3], 'created_at', e[4])
-    redis.call('ZADD', K.pending, seq, e[1])
-    redis.call('ZADD', K.age, e[4], e[1])
-  end
-end
-
--- Deletes a session, its token index entries and its listing entries.
+-- Deletes a session and its listing entries.
 local function forget(id)
   local r = load(id)
   if r then
-    local function del_if_ours(key)
-      if redis.call('GET', key) == id then redis.call('DEL', key) end
-    end
-    del_if_ours(K.cur(r.refresh_token_hash))
-    if r.previous_token_hash then del_if_ours(K.prev(r.previous_token_hash)) end
-    for _, h in ipairs(redis.call('SMEMBERS', K.sret(id))) do del_if_ours(K.ret(h)) end
-    redis.call('DEL', K.sess(id), K.sret(id))
+    redis.call('DEL', K.sess(id))
     redis.call('ZREM', K.user(r.user_id), id)
+    redis.call('ZREM', K.live(r.user_id), id)
   end
   redis.call('ZREM', K.all, id)
   redis.call('ZREM', K.ends, id)
 end
 
--- Deletes up to `limit` sessions that ended at or before ended_before, looking at no more than
--- `budget` index entries. Entries whose keys already expired are dropped without counting.
-local function purge_ended(ended_before, now, limit, budget)
+-- Deletes up to `limit` purgeable sessions, looking at no more than `budget` index entries.
+-- Entries whose keys already expired (the retention) are dropped without counting.
+local function purge_sessions(revoked_before, expired_before, limit, budget)
+  local upto = math.max(revoked_before, expired_before)
   local done, skipped, seen = 0, 0, 0
   while done < limit and seen < budget do
-    local ids = redis.call('ZRANGEBYSCORE', K.ends, '-inf', num(ended_before), 'LIMIT', skipped, limit - done)
+    local ids = redis.call('ZRANGEBYSCORE', K.ends, '-inf', num(upto), 'LIMIT', skipped, limit - done)
     if #ids == 0 then break end
     for _, id in ipairs(ids) do
       seen = seen + 1
       local r = load(id)
       if not r then
         forget(id)
-      elseif has_ended(r, ended_before, now) then
+      elseif is_purgeable(r, revoked_before, expired_before) then
         forget(id)
         done = done + 1
       else

@@ -1,10 +1,11 @@
--- purge --dry-run, one window of candidates. ARGV: prefix, ended before, now, offset, count.
--- Replies {entries looked at, sessions that purge would delete}.
-local ended_before, now = tonumber(ARGV[2]), tonumber(ARGV[3])
-local ids = redis.call('ZRANGEBYSCORE', K.ends, '-inf', num(ended_before), 'LIMIT', ARGV[4], ARGV[5])
+-- admin.countPurgeable, one window of candidates (read-only). ARGV: prefix, revoked before,
+-- expired before, offset, count. Replies {entries looked at, sessions that purge would delete}.
+local revoked_before, expired_before = tonumber(ARGV[2]), tonumber(ARGV[3])
+local upto = math.max(revoked_before, expired_before)
+local ids = redis.call('ZRANGEBYSCORE', K.ends, '-inf', num(upto), 'LIMIT', ARGV[4], ARGV[5])
 local matched = 0
 for _, id in ipairs(ids) do
   local r = load(id)
-  if r and has_ended(r, ended_before, now) then matched = matched + 1 end
+  if r and is_purgeable(r, revoked_before, expired_before) then matched = matched + 1 end
 end
 return { #ids, matched }

@@ -1,17 +1,19 @@
--- revokeUserSessions and deleteUser. ARGV: prefix, user, now, reason, retention, session to keep
--- (opt), mark deleted ('1'/'0'), expected version, events (n, 4 each, one per active session).
--- Replies {'done', count} or {'need', version, rows…} (build the events on this version, call again).
+-- sessions.revokeUserSessions and deleteUser. ARGV: prefix, user, now, reason, retention, session
+-- to keep (opt), mark deleted ('1'/'0'), seed. Revokes every active session of the live set
+-- (unconditionally, each with its outbox row), drops ended members, and sets the deletion mark in
+-- the same script, so a create racing with it either ran before (and is revoked) or sees the mark.
+-- Replies {n, (event id, row)×n}.
 local user, now, reason, retention = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
-local keep, mark, expected = opt(ARGV[6]), ARGV[7] == '1', ARGV[8]
-local events = read_events(9)
+local keep, mark, seed = opt(ARGV[6]), ARGV[7] == '1', ARGV[8]
 
-local live = live_rows(user, now, keep)
-if #live > 0 then
-  local current = version(user)
-  if expected ~= current or #events ~= #live then return flats(live, { 'need', current }) end
-  for _, row in ipairs(live) do revoke(row[1], row[2], reason, now, retention) end
-  write_events(events)
+local out = { 0 }
+for _, live in ipairs(live_rows(user, now, true)) do
+  if live[1] ~= keep then
+    local done = revoke(live[1], live[2], reason, now, retention, seed)
+    out[1] = out[1] + 1
+    out[#out + 1] = done[1]
+    out[#out + 1] = done[2]
+  end
 end
 if mark then redis.call('SET', K.udel(user), num(now), 'NX') end
-if #live > 0 or mark then bump(user, now, retention) end
-return { 'done', #live }
+return out

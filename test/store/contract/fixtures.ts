@@ -119,6 +119,8 @@ export const failingEvents: EventFactory = {
 export interface ContractContext {
   /** The empty store of the running test. */
   readonly store: SessionStore;
+  /** See StoreFactory.revocationEventsWrittenByScript (contract.ts). */
+  readonly revocationEventsWrittenByScript: boolean;
 }
 
 /** The ids of the user's active sessions, most recently used first (the core's order: stores may return any). */

@@ -1,0 +1,93 @@
+/**
+ * Key rotation on the real server causes zero verification failures at a verifier: `sessionctl
+ * keys rotate` (published JWKS_MAX_AGE + 5 s before it signs), `keys rotate --now` (signs within
+ * seconds: the verifier refetches on the unknown kid), and automatic rotation. Tokens of the
+ * previous key keep verifying after the switch.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { decodeProtectedHeader } from "jose";
+import type { Verifier } from "../../verifier/index.ts";
+import { sessionctl } from "../cli/support";
+import { tempDir } from "../support/core";
+import { client, type Pair, ServerPool } from "../support/server";
+import { Verifiers } from "./support";
+
+const pool = new ServerPool();
+const verifiers = new Verifiers();
+const dirs: string[] = [];
+afterAll(async () => {
+  await verifiers.closeAll();
+  await pool.killAll();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Opens sessions and verifies each new access token at once, and the first token of every key
+ * again later, until `done` says so; every failure is collected.
+ */
+async function issueAndVerify(
+  url: string,
+  verifier: Verifier,
+  done: (kids: Set<string>) => boolean,
+  timeoutMs: number,
+) {
+  const api = client(url);
+  const kids = new Set<string>();
+  const firstOfKid = new Map<string, string>();
+  const failures: string[] = [];
+  let verified = 0;
+  const deadline = Date.now() + timeoutMs;
+  while (!done(kids) && Date.now() < deadline) {
+    const res = await api.create({ user_id: "rotation" });
+    expect(res.status).toBe(201);
+    const { access_token } = (await res.json()) as Pair;
+    const kid = decodeProtectedHeader(access_token).kid!;
+    kids.add(kid);
+    if (!firstOfKid.has(kid)) firstOfKid.set(kid, access_token);
+    for (const token of [access_token, ...firstOfKid.values()]) {
+      try {
+        await verifier.verify(token);
+        verified++;
+      } catch (error) {
+        failures.push(`${kid}: ${(error as { code?: string }).code ?? error}`);
+      }
+    }
+    await Bun.sleep(50); // pacing of the load, not a wait for a condition
+  }
+  return { kids, failures, verified };
+}
+
+test("sessionctl keys rotate, then keys rotate --now: not one verification fails", async () => {
+  const dir = tempDir("verifier-rotation-");
+  dirs.push(dir);
+  const server = await pool.start(dir, { JWKS_MAX_AGE: "2s" });
+  const verifier = await verifiers.start({ jwksUrl: `${server.url}/.well-known/jwks.json` });
+  const first = await issueAndVerify(server.url, verifier, (kids) => kids.size === 1, 5_000);
+  expect(first.kids.size).toBe(1);
+
+  // sessionctl reads JWKS_MAX_AGE like the server does: the new key signs 2 s after publication.
+  expect((await sessionctl(dir, ["keys", "rotate"], { JWKS_MAX_AGE: "2s" })).code).toBe(0);
+  const rotated = await issueAndVerify(server.url, verifier, (kids) => kids.size === 2, 30_000);
+  const now = await (async () => {
+    expect((await sessionctl(dir, ["keys", "rotate", "--now"], { JWKS_MAX_AGE: "2s" })).code).toBe(0);
+    return issueAndVerify(server.url, verifier, (kids) => kids.size === 2, 30_000);
+  })();
+  expect(rotated.failures).toEqual([]);
+  expect(now.failures).toEqual([]);
+  expect(rotated.kids.size).toBe(2);
+  expect(now.kids.size).toBe(2);
+  expect([...now.kids]).toContain([...rotated.kids].at(-1)!);
+  expect(rotated.verified + now.verified).toBeGreaterThan(40);
+}, 90_000);
+
+test("automatic rotation (KEY_ROTATION_INTERVAL=8s, JWKS_MAX_AGE=1s): two rotations, not one failure", async () => {
+  const dir = tempDir("verifier-auto-rotation-");
+  dirs.push(dir);
+  const server = await pool.start(dir, { KEY_ROTATION_INTERVAL: "8s", JWKS_MAX_AGE: "1s", ACCESS_TOKEN_TTL: "30s" });
+  const verifier = await verifiers.start({ jwksUrl: `${server.url}/.well-known/jwks.json` });
+  const run = await issueAndVerify(server.url, verifier, (kids) => kids.size === 3, 40_000);
+  expect(run.failures).toEqual([]);
+  expect(run.kids.size).toBe(3);
+  expect(server.logs()).toContain("signing key rotated");
+}, 90_000);
