@@ -1,9 +1,9 @@
 /**
  * Worker thread of store-stats.ts: opens the SQLite store read-only (it writes, migrates and
- * creates nothing) and answers each { collect: now } with the store's statistics, so the full-table
- * counts never run on the server's event loop. "stop" closes the connection and answers
- * { stopped }; the main thread then terminates the worker (process.exit here would end the whole
- * process in Bun).
+ * creates nothing) on the first { collect: now } after { open: settings }, and answers each with
+ * the store's statistics, so the full-table counts never run on the server's event loop. "stop"
+ * closes the connection and answers { stopped }; the main thread then terminates the worker
+ * (process.exit here would end the whole process in Bun).
  */
 import { openStore, type StoreSettings } from "../../db/open-store";
 import type { SessionStore, StoreStats } from "../core/ports";
@@ -16,24 +16,35 @@ export type StatsWorkerReply = { stats: StoreStats } | { error: string } | { sto
 
 declare const self: Worker;
 
+let settings: StoreSettings | null = null;
 let store: Promise<SessionStore> | null = null;
 const reply = (message: StatsWorkerReply) => self.postMessage(message);
+
+/** The store, opened on first use; an open that failed is tried again on the next pass. */
+function opened(): Promise<SessionStore> {
+  if (!settings) return Promise.reject(new Error("the statistics worker has no store settings"));
+  if (!store) {
+    const opening = openStore(settings, { readOnly: true });
+    opening.catch(() => {
+      if (store === opening) store = null;
+    });
+    store = opening;
+  }
+  return store;
+}
 
 self.onmessage = async (message: MessageEvent<StatsWorkerRequest>) => {
   const request = message.data;
   if (request === "stop") {
-    await store?.then((opened) => opened.close()).catch(() => {});
+    await store?.then((open) => open.close()).catch(() => {});
     return reply({ stopped: true });
   }
   if ("open" in request) {
-    store = openStore(request.open, { readOnly: true });
-    // An open that failed is reported by the next collect.
-    store.catch(() => {});
+    settings = request.open;
     return;
   }
   try {
-    if (!store) throw new Error("the statistics worker has no store");
-    reply({ stats: await (await store).admin.stats(request.collect) });
+    reply({ stats: await (await opened()).admin.stats(request.collect) });
   } catch (error) {
     reply({ error: error instanceof Error ? error.message : String(error) });
   }

@@ -10,6 +10,7 @@
  * million rows would stall every request for most of a second. PostgreSQL and Redis do the work
  * in their own process; the server only awaits the answer.
  */
+import { sqlitePath, storeKind } from "../../db/open-store";
 import type { Config } from "../config";
 import type { StoreAdmin, StoreStats } from "../core/ports";
 import type { Logger } from "../logger";
@@ -24,60 +25,69 @@ export interface StatsSource {
 /** How long close() waits for the worker to close its connection before terminating it. */
 const STOP_WAIT_MS = 1000;
 
-/** Statistics computed in a worker thread over its own read-only connection to the SQLite file. */
+/**
+ * Statistics computed in a worker thread over its own read-only connection to the SQLite file. A
+ * worker that ended (an uncaught error ends a worker in Bun) fails the pass it was running, and the
+ * next pass starts a new one, so the gauges recover instead of waiting forever for an answer.
+ */
 export class WorkerStatsSource implements StatsSource {
-  private readonly worker = new Worker(new URL("./store-stats-worker.ts", import.meta.url));
+  private worker: Worker | null = null;
   private pending: { resolve(stats: StoreStats): void; reject(error: Error): void } | null = null;
   private stopped: () => void = () => {};
 
-  constructor(settings: Config) {
+  constructor(private readonly settings: Config) {}
+
+  private start(): Worker {
+    const worker = new Worker(new URL("./store-stats-worker.ts", import.meta.url));
     // The worker must never keep a finished process alive.
-    this.worker.unref();
-    this.worker.onmessage = (message: MessageEvent<StatsWorkerReply>) => {
+    worker.unref();
+    worker.onmessage = (message: MessageEvent<StatsWorkerReply>) => {
       const reply = message.data;
       if ("stopped" in reply) return this.stopped();
-      const pending = this.pending;
-      this.pending = null;
-      if ("stats" in reply) pending?.resolve(reply.stats);
-      else pending?.reject(new Error(reply.error));
+      if ("stats" in reply) this.settle()?.resolve(reply.stats);
+      else this.settle()?.reject(new Error(reply.error));
     };
-    this.worker.onerror = (event) => {
-      this.pending?.reject(new Error(event.message || "the statistics worker failed"));
-      this.pending = null;
-    };
-    this.post({
-      open: {
-        databaseUrl: settings.databaseUrl,
-        sqliteSynchronous: settings.sqliteSynchronous,
-        sqliteBusyTimeoutMs: settings.sqliteBusyTimeoutMs,
-      },
+    worker.addEventListener("close", () => {
+      if (this.worker === worker) this.worker = null;
+      this.settle()?.reject(new Error("the statistics worker ended"));
     });
+    const { databaseUrl, sqliteSynchronous, sqliteBusyTimeoutMs } = this.settings;
+    worker.postMessage({ open: { databaseUrl, sqliteSynchronous, sqliteBusyTimeoutMs } } satisfies StatsWorkerRequest);
+    return worker;
   }
 
-  private post(request: StatsWorkerRequest): void {
-    this.worker.postMessage(request);
+  /** The pass waiting for an answer, now no longer waiting. */
+  private settle() {
+    const pending = this.pending;
+    this.pending = null;
+    return pending;
   }
 
   collect(now: number): Promise<StoreStats> {
     if (this.pending) return Promise.reject(new Error("a statistics pass is already running"));
+    this.worker ??= this.start();
+    const worker = this.worker;
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.post({ collect: now });
+      worker.postMessage({ collect: now } satisfies StatsWorkerRequest);
     });
   }
 
   async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    if (!worker) return;
     const closed = new Promise<void>((resolve) => (this.stopped = resolve));
-    this.post("stop");
+    worker.postMessage("stop" satisfies StatsWorkerRequest);
     await Promise.race([closed, Bun.sleep(STOP_WAIT_MS)]);
-    this.worker.terminate();
+    worker.terminate();
   }
 }
 
 /** Where the statistics come from: a worker for a SQLite file, the store itself otherwise. */
 export function statsSourceFor(config: Config, admin: StoreAdmin): StatsSource {
-  const sqliteFile = config.databaseUrl.startsWith("sqlite:") && config.databaseUrl !== "sqlite::memory:";
-  if (sqliteFile) return new WorkerStatsSource(config);
+  const url = config.databaseUrl;
+  if (storeKind(url) === "sqlite" && sqlitePath(url) !== ":memory:") return new WorkerStatsSource(config);
   return { collect: (now) => admin.stats(now), close: async () => {} };
 }
 

@@ -4,11 +4,14 @@
  * counts what the file holds.
  */
 import { afterEach, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { openStore } from "../../db/open-store";
 import type { StoreStats } from "../../server/core/ports";
 import { type StatsSource, startStoreStats, statsSourceFor } from "../../server/jobs/store-stats";
 import { createLogger } from "../../server/logger";
 import { Metrics } from "../../server/metrics";
-import { openTestApp, serviceAuth } from "../support/core";
+import { openTestApp, serviceAuth, tempDir } from "../support/core";
 import { waitFor } from "../support/wait";
 
 const stats = (active: number): StoreStats => ({
@@ -44,7 +47,9 @@ function countingSource(ms: number) {
       if (state.fail) throw new Error("store away");
       return stats(state.calls);
     },
-    close: async () => void (state.closed = true),
+    async close() {
+      state.closed = true;
+    },
   };
   return { source, state };
 }
@@ -102,6 +107,46 @@ test("on a SQLite file the worker counts what the file holds, on a connection of
       const counted = await source.collect(t.clock.now());
       expect(counted).toEqual(await t.core.store.admin.stats(t.clock.now()));
       expect(counted.sessions.active).toBe(3);
+    } finally {
+      await source.close();
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+test("a worker whose file is not there yet fails that pass, and counts once the file exists", async () => {
+  const dir = tempDir("store-stats-");
+  try {
+    const t = await openTestApp();
+    const config = { ...t.core.config, databaseUrl: `sqlite:${join(dir, "later.db")}` };
+    await t.close();
+    const source = statsSourceFor(config, t.core.store.admin);
+    try {
+      await expect(source.collect(Date.now())).rejects.toThrow("there is no store");
+      const store = await openStore(config);
+      await store.close();
+      expect((await source.collect(Date.now())).sessions).toEqual({ active: 0, revoked: 0, expired: 0 });
+    } finally {
+      await source.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a worker that ended fails the pass it was running, and the next pass starts a new one", async () => {
+  const t = await openTestApp();
+  try {
+    expect((await t.call("POST", "/session", { body: { user_id: "w" }, headers: serviceAuth })).status).toBe(201);
+    const source = statsSourceFor(t.core.config, t.core.store.admin);
+    try {
+      expect((await source.collect(t.clock.now())).sessions.active).toBe(1);
+      // What an uncaught error does to a worker in Bun: it ends (reached through the private field).
+      const passing = source.collect(t.clock.now());
+      (source as unknown as { worker: Worker }).worker.terminate();
+      await expect(passing).rejects.toThrow("the statistics worker ended");
+      expect((await source.collect(t.clock.now())).sessions.active).toBe(1);
     } finally {
       await source.close();
     }
