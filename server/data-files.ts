@@ -1,12 +1,15 @@
 /**
  * First-start files in the data directory: the secret key and, when no service key is configured
- * at all, a generated one. Both are written with mode 0600 and never logged.
+ * at all, a generated one (registered in the store as the client `default`). Both are written
+ * with mode 0600 and never logged.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { storeKind } from "../db/open-store";
 import { decodeSecretKey } from "./config";
+import type { ServiceClientRepository } from "./core/ports";
+import { GENERATED_CLIENT, type ServiceKeys } from "./core/service-keys";
 
 function readOrCreate(path: string, create: () => string): string {
   mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
@@ -47,14 +50,56 @@ export function loadSecretKey(
   return bytes;
 }
 
-export const GENERATED_CLIENT = "default";
-
 /** Where the generated service key lives: ./data/service.key by default. */
 export const serviceKeyPath = (dataDir: string) => join(dataDir, "service.key");
 
-/** The generated service key ./data/service.key, created when nothing else grants access. */
-export function loadGeneratedServiceKey(dataDir: string, mayCreate: boolean): string | null {
+/** The hash a ServiceKeys keeps of a key. */
+type KeyHasher = Pick<ServiceKeys, "hash">;
+
+/** The key in the file, or null when there is none. */
+function readKeyFile(path: string): string | null {
+  return existsSync(path) ? readFileSync(path, "utf8").trim() : null;
+}
+
+/**
+ * The server's first-start service key, when SERVICE_KEYS is unset. With no client at all in the
+ * store, a new random key becomes the store's client `default` and then ./data/service.key: a
+ * fresh key every time, so a key once removed never comes back, and the file is written only by
+ * the server whose row it is (another instance may win the race). Returns the file's path while
+ * the key in it is the store's `default`, else null (a real client ended it, or never was one).
+ */
+export async function generatedServiceKey(
+  clients: ServiceClientRepository,
+  keys: KeyHasher,
+  dataDir: string,
+  now: number,
+): Promise<string | null> {
   const path = serviceKeyPath(dataDir);
-  if (!existsSync(path) && !mayCreate) return null;
-  return readOrCreate(path, () => randomBytes(32).toString("base64url"));
+  if ((await clients.listServiceClients()).length === 0) {
+    const key = randomBytes(32).toString("base64url");
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const draft = `${path}.${process.pid}.new`;
+    writeFileSync(draft, `${key}\n`, { mode: 0o600 });
+    if (await clients.addServiceClient({ name: GENERATED_CLIENT, keyHash: keys.hash(key), createdAt: now })) {
+      renameSync(draft, path);
+      return path;
+    }
+    unlinkSync(draft);
+  }
+  const key = readKeyFile(path);
+  if (key === null) return null;
+  return (await clients.findServiceClientByHash(keys.hash(key)))?.name === GENERATED_CLIENT ? path : null;
+}
+
+/**
+ * After its client was removed: deletes ./data/service.key when it holds that very key (the
+ * operator's data folder is the server's for a SQLite file beside it), so no dead key is left to
+ * be mistaken for a live one. Returns the path when it deleted the file.
+ */
+export function deleteGeneratedKeyFile(dataDir: string, removedKeyHash: string, keys: KeyHasher): string | null {
+  const path = serviceKeyPath(dataDir);
+  const key = readKeyFile(path);
+  if (key === null || keys.hash(key) !== removedKeyHash) return null;
+  unlinkSync(path);
+  return path;
 }

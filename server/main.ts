@@ -1,7 +1,5 @@
 /** Composition root of the server: the only place besides cli/main.ts that reads the environment. */
-import { existsSync } from "node:fs";
 import { loadConfig } from "./config";
-import { serviceKeyPath } from "./data-files";
 import { startEvents } from "./events";
 import { createApp } from "./http/app";
 import { PeerAddresses } from "./http/client-source";
@@ -65,8 +63,7 @@ server = serve(app, { port: config.port, hostname: config.host, logger, metrics,
 // is (the path only: the key itself never reaches a log line). 0.0.0.0 (every address) shows as localhost.
 const shownHost = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
 const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${server.port}`;
-const keyFile =
-  config.serviceKeys.size === 0 && existsSync(serviceKeyPath(config.dataDir)) ? serviceKeyPath(config.dataDir) : null;
+const keyFile = core.generatedServiceKeyFile;
 logger.info(
   {
     port: server.port,

@@ -2,8 +2,8 @@
  * The one place that builds the core, for the server and for sessionctl alike, so a revoke from
  * the CLI writes exactly the event a logout does. Two roles differ in what they may do to the
  * store and the data folder (CONTRACT §6, §8):
- * - the server generates ./data/secret.key and ./data/service.key when they are missing and makes
- *   the first signing key;
+ * - the server generates ./data/secret.key when it is missing, ./data/service.key when nothing else
+ *   grants access (data-files.ts), and makes the first signing key;
  * - an operator (a writing sessionctl command) does neither: it needs the server's SECRET_KEY (the
  *   setting, or for SQLite the secret.key beside the database), and refuses to run when that key
  *   does not match the store's keys.
@@ -19,7 +19,7 @@ import { type DerivedSecrets, deriveSecrets } from "./core/secrets";
 import { ServiceKeys } from "./core/service-keys";
 import { SessionService } from "./core/sessions";
 import { KeyRing } from "./core/signing-keys";
-import { GENERATED_CLIENT, loadGeneratedServiceKey, loadSecretKey } from "./data-files";
+import { generatedServiceKey, loadSecretKey } from "./data-files";
 
 export interface Core {
   config: Config;
@@ -28,6 +28,8 @@ export interface Core {
   keys: KeyRing;
   sessions: SessionService;
   serviceKeys: ServiceKeys;
+  /** The file of the generated service key while that key is accepted (the server only), else null. */
+  generatedServiceKeyFile: string | null;
   admin: AdminService;
   /** DPoP proof checking and nonces (CONTRACT §10), shared by the refresh flow and the HTTP edge. */
   dpop: RefreshProofs;
@@ -58,13 +60,12 @@ export async function openCore(config: Config, options: OpenOptions): Promise<Co
     });
     // The server makes the first key; an operator only proves its SECRET_KEY matches the keys there are.
     await keys.open(server ? { leases: store.leases } : undefined);
-    const configured = new Map(config.serviceKeys);
-    if (configured.size === 0) {
-      const noClients = (await store.serviceClients.listServiceClients()).length === 0;
-      const generated = loadGeneratedServiceKey(config.dataDir, server && noClients);
-      if (generated) configured.set(GENERATED_CLIENT, generated);
-    }
-    const serviceKeys = new ServiceKeys(store.serviceClients, secrets.serviceKeyHashKey, configured);
+    const serviceKeys = new ServiceKeys(store.serviceClients, secrets.serviceKeyHashKey, config.serviceKeys);
+    // With no SERVICE_KEYS, the server's own generated key (a store client, so sessionctl can end it).
+    const generatedServiceKeyFile =
+      server && config.serviceKeys.size === 0
+        ? await generatedServiceKey(store.serviceClients, serviceKeys, config.dataDir, clock.now())
+        : null;
     const tokens = new AccessTokens(keys, {
       issuer: config.jwtIssuer,
       audience: config.jwtAudience,
@@ -95,6 +96,7 @@ export async function openCore(config: Config, options: OpenOptions): Promise<Co
       keys,
       sessions,
       serviceKeys,
+      generatedServiceKeyFile,
       admin,
       dpop,
       clock,

@@ -5,7 +5,11 @@
  */
 
 import type { Command } from "commander";
+import { Refusal } from "../../server/core/admin";
 import { iso } from "../../server/core/events";
+import type { ServiceClientRow } from "../../server/core/ports";
+import { GENERATED_CLIENT, type ServiceKeys } from "../../server/core/service-keys";
+import { deleteGeneratedKeyFile } from "../../server/data-files";
 import type { CliContext } from "../context";
 import { CliError, notFoundError, usageError } from "../exit-codes";
 import { examples } from "../options";
@@ -19,6 +23,12 @@ function checkName(name: string): string {
     throw usageError("a client name is 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit");
   }
   return name;
+}
+
+/** What the operator is told when adding a client ended the generated key (its file deleted when it is here). */
+function generatedKeyEnded(dataDir: string, generated: ServiceClientRow, keys: ServiceKeys): string {
+  const deleted = deleteGeneratedKeyFile(dataDir, generated.keyHash, keys);
+  return `The generated service key (client ${GENERATED_CLIENT}${deleted ? `, ${deleted}, now deleted` : ""}) no longer works: give its callers a client of their own.\n`;
 }
 
 export function registerClientsCommands(program: Command, ctx: CliContext): void {
@@ -67,12 +77,20 @@ export function registerClientsCommands(program: Command, ctx: CliContext): void
     .action(async (name: string, opts: { json?: boolean }) => {
       checkName(name);
       await ctx.withCore(async (core) => {
-        const added = await core.admin.addClient(name);
+        const added = await core.admin.addClient(name).catch((error: unknown) => {
+          throw error instanceof Refusal ? new CliError(error.message) : error;
+        });
         if (!added) throw new CliError(`client ${name} already exists; remove it first to give it a new key`);
-        const { serviceKey, createdAt } = added;
-        if (opts.json) return ctx.io.out(renderJson({ name, service_key: serviceKey, created_at: iso(createdAt) }));
+        const { serviceKey, createdAt, generated } = added;
+        const ended = generated ? generatedKeyEnded(core.config.dataDir, generated, core.serviceKeys) : "";
+        if (opts.json) {
+          ctx.io.out(renderJson({ name, service_key: serviceKey, created_at: iso(createdAt) }));
+          // Scripts read stdout; the operator still learns that the generated key stopped working.
+          if (ended) ctx.io.err(`sessionctl: ${ended}`);
+          return;
+        }
         ctx.io.out(
-          `Added client ${name}. Its service key, shown only this once (only its hash is stored):\n${serviceKey}\n`,
+          `Added client ${name}. Its service key, shown only this once (only its hash is stored):\n${serviceKey}\n${ended}`,
         );
       });
     });
@@ -84,8 +102,16 @@ export function registerClientsCommands(program: Command, ctx: CliContext): void
     .addHelpText("after", examples("sessionctl clients remove gateway"))
     .action(async (name: string) => {
       await ctx.withCore(async (core) => {
-        if (await core.admin.removeClient(name))
-          return ctx.io.out(`Removed client ${name}; its service key no longer works.\n`);
+        const removed = await core.admin.removeClient(name);
+        if (removed) {
+          const deleted =
+            name === GENERATED_CLIENT
+              ? deleteGeneratedKeyFile(core.config.dataDir, removed.keyHash, core.serviceKeys)
+              : null;
+          return ctx.io.out(
+            `Removed client ${name}; its service key no longer works.\n${deleted ? `Deleted ${deleted}.\n` : ""}`,
+          );
+        }
         const fromSetting = core.config.serviceKeys.has(name)
           ? " (it comes from the SERVICE_KEYS setting: remove it there)"
           : "";

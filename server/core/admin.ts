@@ -7,9 +7,18 @@
 import { randomBytes } from "node:crypto";
 import { iso } from "./events";
 import { signingKeyIntact } from "./integrity";
-import type { Clock, PurgeResult, SessionFilter, SessionRow, SessionStore, SigningKeyRow, StoreStats } from "./ports";
+import type {
+  Clock,
+  PurgeResult,
+  ServiceClientRow,
+  SessionFilter,
+  SessionRow,
+  SessionStore,
+  SigningKeyRow,
+  StoreStats,
+} from "./ports";
 import type { DerivedSecrets } from "./secrets";
-import type { ServiceKeys } from "./service-keys";
+import { GENERATED_CLIENT, type ServiceKeys } from "./service-keys";
 import { purgeCutoffs } from "./session-rules";
 import { isSessionId } from "./sessions";
 import { generateSigningKey, keyState, retiredKey, type SigningAlg } from "./signing-keys";
@@ -184,9 +193,18 @@ export class AdminService {
     return this.deps.store.serviceClients.listServiceClients();
   }
 
-  /** A new client with a random 256-bit service key (returned once; only its keyed hash is stored). null: the name is taken. */
-  async addClient(name: string): Promise<{ serviceKey: string; createdAt: number } | null> {
+  /**
+   * A new client with a random 256-bit service key (returned once; only its keyed hash is stored).
+   * null: the name is taken. The first real client ends the generated key (`generated`: the row
+   * removed, if there was one), so the first-start key never outlives the real setup.
+   */
+  async addClient(
+    name: string,
+  ): Promise<{ serviceKey: string; createdAt: number; generated: ServiceClientRow | null } | null> {
     if (!this.deps.serviceKeys) throw new Error("this command needs the servers' SECRET_KEY");
+    if (name === GENERATED_CLIENT) {
+      throw new Refusal(`the name ${GENERATED_CLIENT} belongs to the service key a server generates; choose another`);
+    }
     const serviceKey = randomBytes(32).toString("base64url");
     const createdAt = this.now;
     const added = await this.deps.store.serviceClients.addServiceClient({
@@ -194,10 +212,14 @@ export class AdminService {
       keyHash: this.deps.serviceKeys.hash(serviceKey),
       createdAt,
     });
-    return added ? { serviceKey, createdAt } : null;
+    if (!added) return null;
+    return { serviceKey, createdAt, generated: await this.removeClient(GENERATED_CLIENT) };
   }
 
-  removeClient(name: string): Promise<boolean> {
-    return this.deps.store.serviceClients.removeServiceClient(name);
+  /** Removes a client and returns the row it had (its key hash), or null when there was none. */
+  async removeClient(name: string): Promise<ServiceClientRow | null> {
+    const clients = this.deps.store.serviceClients;
+    const row = (await clients.listServiceClients()).find((client) => client.name === name);
+    return row && (await clients.removeServiceClient(name)) ? row : null;
   }
 }

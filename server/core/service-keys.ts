@@ -6,6 +6,13 @@
 import type { ServiceClientRepository } from "./ports";
 import { constantTimeEqual, keyedHash } from "./secrets";
 
+/**
+ * The store client of the key a server generates on its first start (./data/service.key) when
+ * nothing else grants access. It is for trying the service out: adding a real client removes it,
+ * and a server configured with SERVICE_KEYS does not accept it (issue 12, finding 10).
+ */
+export const GENERATED_CLIENT = "default";
+
 export class ServiceKeys {
   private readonly configured: Array<{ name: string; hash: string }>;
 
@@ -31,6 +38,9 @@ export class ServiceKeys {
     let name: string | null = null;
     for (const entry of this.configured) if (constantTimeEqual(entry.hash, hash)) name = entry.name;
     if (name) return name;
-    return this.store.findServiceClientByHash(hash).then((client) => client?.name ?? null);
+    return this.store.findServiceClientByHash(hash).then((client) => {
+      if (!client || (client.name === GENERATED_CLIENT && this.configured.length > 0)) return null;
+      return client.name;
+    });
   }
 }
