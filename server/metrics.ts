@@ -5,8 +5,40 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { StoreStats } from "./core/ports";
 
+/**
+ * How far apart two renders of /metrics are at least. Rendering takes time in proportion to the
+ * series (~200 once callers have hit every route, method and status: ~5 ms here), all on the event
+ * loop, and /metrics is anonymous: back-to-back scrapes must not add up to a stalled service.
+ * Prometheus scrapes every 15 s or so and waits 10 s by default, so a scrape that waits up to 1 s
+ * costs it nothing.
+ */
+export const RENDER_GAP_MS = 1000;
+
 export class Metrics {
   readonly registry = new Registry();
+
+  constructor(private readonly renderGapMs = RENDER_GAP_MS) {}
+
+  private lastRenderAt = Number.NEGATIVE_INFINITY;
+  private nextRender: Promise<string> | null = null;
+
+  /**
+   * The text of a scrape: rendered now when the last render is `renderGapMs` old, else at that
+   * moment, shared by every scrape waiting meanwhile. However many scrapes arrive, there is at most
+   * one render per gap, and what a scrape gets is never older than its arrival.
+   */
+  scrape(): Promise<string> {
+    if (this.nextRender) return this.nextRender;
+    const render = async () => {
+      this.lastRenderAt = performance.now();
+      this.nextRender = null;
+      return this.registry.metrics();
+    };
+    const wait = this.lastRenderAt + this.renderGapMs - performance.now();
+    if (wait <= 0) return render();
+    this.nextRender = Bun.sleep(wait).then(render);
+    return this.nextRender;
+  }
   readonly httpRequests = new Counter({
     name: "http_requests_total",
     help: "HTTP requests by route pattern, method and status",

@@ -25,7 +25,7 @@ export const publicRoutes = (core: Core, probes: Probes, metrics: Metrics) =>
       "/metrics",
       async ({ set }) => {
         set.headers["content-type"] = metrics.registry.contentType;
-        return metrics.registry.metrics();
+        return metrics.scrape();
       },
       { detail: { summary: "Prometheus metrics", tags: ["operations"] } },
     )
