@@ -59,25 +59,6 @@ const probes = { events: () => events.status(), draining: () => server?.draining
 const peers = new PeerAddresses();
 const app = createApp(core, { logger, metrics, probes, peers });
 server = serve(app, { port: config.port, hostname: config.host, logger, metrics, peers });
-// What a newcomer needs to try it: where it answers, its docs, and where the generated service key
-// is (the path only: the key itself never reaches a log line). 0.0.0.0 (every address) shows as localhost.
-const shownHost = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
-const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${server.port}`;
-const keyFile = core.generatedServiceKeyFile;
-logger.info(
-  {
-    port: server.port,
-    host: config.host,
-    url,
-    docs: `${url}/docs`,
-    service_key_file: keyFile,
-    store: config.databaseUrl.split(":")[0],
-    events: config.natsUrl ? "nats" : "outbox only",
-  },
-  `session-service ready at ${url}, docs at ${url}/docs; ${
-    keyFile ? `the generated service key is in ${keyFile}` : "service keys from SERVICE_KEYS or sessionctl clients"
-  }`,
-);
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -97,3 +78,24 @@ async function shutdown(signal: string) {
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
+
+// Last, once SIGTERM is handled: whoever sees the ready line may stop the server at once.
+// What a newcomer needs to try it: where it answers, its docs, and where the generated service key
+// is (the path only: the key itself never reaches a log line). 0.0.0.0 (every address) shows as localhost.
+const shownHost = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
+const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${server.port}`;
+const keyFile = core.generatedServiceKeyFile;
+logger.info(
+  {
+    port: server.port,
+    host: config.host,
+    url,
+    docs: `${url}/docs`,
+    service_key_file: keyFile,
+    store: config.databaseUrl.split(":")[0],
+    events: config.natsUrl ? "nats" : "outbox only",
+  },
+  `session-service ready at ${url}, docs at ${url}/docs; ${
+    keyFile ? `the generated service key is in ${keyFile}` : "service keys from SERVICE_KEYS or sessionctl clients"
+  }`,
+);

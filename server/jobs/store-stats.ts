@@ -81,6 +81,7 @@ export class WorkerStatsSource implements StatsSource {
     worker.postMessage("stop" satisfies StatsWorkerRequest);
     await Promise.race([closed, Bun.sleep(STOP_WAIT_MS)]);
     worker.terminate();
+    this.settle()?.reject(new Error("the statistics worker was stopped"));
   }
 }
 
@@ -105,18 +106,21 @@ export function startStoreStats(
     try {
       metrics.showStoreStats(await source.collect(Date.now()));
     } catch (err) {
-      logger.warn(
-        { err: { message: (err as Error).message } },
-        "store statistics failed; the gauges keep their last values",
-      );
+      if (!stopped)
+        logger.warn(
+          { err: { message: (err as Error).message } },
+          "store statistics failed; the gauges keep their last values",
+        );
     }
     if (!stopped) timer = setTimeout(() => (running = pass()), everyMs);
   };
   running = pass();
+  // Closing the source first ends a pass still running in a worker (at most STOP_WAIT_MS later)
+  // instead of waiting for it: a shutdown never waits for a count of the whole store.
   return async () => {
     stopped = true;
     clearTimeout(timer);
-    await running;
     await source.close();
+    await running;
   };
 }
