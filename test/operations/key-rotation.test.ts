@@ -50,7 +50,7 @@ test("two automatic rotations, zero verification failures for a caching verifier
   }
   expect(failures).toEqual([]);
   expect(kids.size).toBe(3); // the first key and two rotated ones have all signed
-  expect(verified).toBeGreaterThan(50);
+  expect(verified).toBeGreaterThan(20); // tokens of every key, before and after each switch
   // A key that stopped signing leaves the JWKS once its last token has expired (TTL 2 s + 5 s leeway):
   // the first key is gone while the newest is still there.
   const [firstKid] = kids;
