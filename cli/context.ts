@@ -53,7 +53,8 @@ export function createContext(settings: ConfigResult, io: CliIO): CliContext {
         secrets = undefined;
       }
       try {
-        return await use(new AdminService({ store, clock: systemClock, keys: cfg, secrets }));
+        const keys = { ...cfg, keyReloadMs: cfg.timers.keyReloadMs };
+        return await use(new AdminService({ store, clock: systemClock, keys, secrets }));
       } finally {
         await store.close();
       }

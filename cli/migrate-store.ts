@@ -6,9 +6,13 @@
 
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { RedisClient } from "bun";
 import { drizzle } from "drizzle-orm/bun-sqlite";
-import { sqlitePath, storeKind } from "../db/open-store";
+import { openStore, sqlitePath, storeKind } from "../db/open-store";
 import { applyMigrations as applyPostgresMigrations } from "../db/postgres/migrate";
+import { keysOf } from "../db/redis/keys";
+import { parseRedisUrl } from "../db/redis/options";
+import { LAYOUT_VERSION } from "../db/redis/server-checks";
 import { openConnection } from "../db/sqlite/database";
 import { applyMigrations as applySqliteMigrations } from "../db/sqlite/migrate";
 import type { Config } from "../server/config";
@@ -32,7 +36,20 @@ function migrateSqlite(config: Config): number {
 export async function migrateStore(config: Config): Promise<number> {
   const kind = storeKind(config.databaseUrl);
   if (kind === "sqlite") return migrateSqlite(config);
-  // Redis has no schema to migrate; the store checks its data layout version when it opens.
-  if (kind === "redis") return 0;
+  if (kind === "redis") return migrateRedis(config);
   return applyPostgresMigrations(config.databaseUrl);
+}
+
+/** Redis has no schema, but a data layout: opening the store for writing converts layout 1 (db/redis/migrate.ts). */
+async function migrateRedis(config: Config): Promise<number> {
+  const { url, prefix } = parseRedisUrl(config.databaseUrl);
+  const client = new RedisClient(url, { autoReconnect: false, connectionTimeout: 5000 });
+  let before: string | null;
+  try {
+    before = (await client.get(keysOf(prefix).layout)) ?? null;
+  } finally {
+    client.close();
+  }
+  await (await openStore(config)).close();
+  return before !== null && before !== LAYOUT_VERSION ? 1 : 0;
 }

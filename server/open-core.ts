@@ -88,7 +88,8 @@ export async function openCore(config: Config, options: OpenOptions): Promise<Co
       observer: options.observer,
       dpop,
     });
-    const admin = new AdminService({ store, clock, keys: config, secrets, serviceKeys });
+    const keySettings = { ...config, keyReloadMs: config.timers.keyReloadMs };
+    const admin = new AdminService({ store, clock, keys: keySettings, secrets, serviceKeys });
     return {
       config,
       store,

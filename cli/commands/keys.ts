@@ -42,7 +42,7 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     .command("rotate")
     .description(
       `Create a new signing key. It is published at once (running servers list it within 10 s) and signs ` +
-        `after the JWKS cache time (JWKS_MAX_AGE, default 5 minutes), once verifiers' cached JWKS include it. ` +
+        `after the JWKS cache time (JWKS_MAX_AGE, default 5 minutes) and one key reload (KEY_RELOAD_INTERVAL, 5 s), once verifiers' cached JWKS include it. ` +
         `The old key keeps verifying until its tokens expire.`,
     )
     .option(
@@ -52,12 +52,10 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     .addHelpText("after", examples("sessionctl keys rotate", "sessionctl keys rotate --now"))
     .action(async (opts: { now?: boolean }) => {
       await ctx.withCore(async (core) => {
-        // The server's JWKS max-age: verifiers may hold a JWKS without the new key for that long.
-        const cacheMs = core.config.jwksMaxAgeMs;
         const row = await core.admin.rotateKey(Boolean(opts.now));
         const when = opts.now
           ? "now (running servers switch within 10 s)"
-          : `${iso(row.activatesAt)} (after the ${cacheMs / 1000} s JWKS cache time)`;
+          : `${iso(row.activatesAt)} (after the ${core.config.jwksMaxAgeMs / 1000} s JWKS cache time and one ${core.config.timers.keyReloadMs / 1000} s key reload)`;
         ctx.io.out(`Created ${row.alg} signing key ${row.kid}: published now, signing from ${when}.\n`);
       });
     });

@@ -19,13 +19,13 @@
  * scripts that write.
  *
  * Because the EventFactory runs in TypeScript after the script (a script cannot call it), a
- * factory that throws fails the call after the revocation and its outbox rows committed; a created
- * event is built before its script, so a failing factory leaves no session behind. (The price: a
- * create refused because the user was deleted has already shown the factory its created event;
- * `EventFactory.created(row, id?)`, like `revoked`, would let the script choose that id too.)
+ * factory that throws fails the call after the change and its outbox rows committed. A created
+ * event's document is built by the core's pure builder before the script (it is the outbox row),
+ * and reported through the factory with the same id only once the script created the session, so
+ * a create refused for a deleted user reports nothing.
  */
 import { ServiceError } from "../../server/core/errors";
-import { outboxRecord } from "../../server/core/events";
+import { outboxRecord, sessionCreatedEvent } from "../../server/core/events";
 import type {
   ConditionalWrite,
   CreateResult,
@@ -77,8 +77,8 @@ export class RedisSessions implements SessionRepository {
   }
 
   async create(row: SessionRow, maxSessionsPerUser: number, events: EventFactory): Promise<CreateResult | null> {
-    // Built before anything is written: a factory that fails leaves nothing behind.
-    const created = eventArgs(outboxRecord(events.created(row)));
+    const createdId = Bun.randomUUIDv7();
+    const created = eventArgs(outboxRecord(sessionCreatedEvent(createdId, row)));
     const seed = crypto.randomUUID();
     const evicted: SessionRow[] = [];
     let victims: string[] = [];
@@ -96,7 +96,10 @@ export class RedisSessions implements SessionRepository {
       if (reply[0] === "deleted") return null;
       const count = Number(reply[1]);
       evicted.push(...this.revoked(reply, 2, count, events));
-      if (reply[0] === "ok") return { row, evicted };
+      if (reply[0] === "ok") {
+        events.created(row, createdId);
+        return { row, evicted };
+      }
       // "evict": the user is at the cap; the core picks the victims from the live rows.
       const live = decodeRows(reply.slice(2 + 2 * count));
       victims = evictionVictims(live, maxSessionsPerUser).map((victim) => victim.sessionId);

@@ -38,6 +38,8 @@ export interface KeySettings {
   jwtAlg: SigningAlg;
   accessTokenTtlMs: number;
   jwksMaxAgeMs: number;
+  /** How often instances re-read the keys (KEY_RELOAD_INTERVAL): they publish a new key at most this late. */
+  keyReloadMs: number;
 }
 
 export interface AdminDeps {
@@ -136,10 +138,19 @@ export class AdminService {
     }));
   }
 
-  /** A new key of the configured algorithm: published now, signing after the JWKS cache time, or now. */
+  /**
+   * A new key of the configured algorithm, signing now or once every verifier can have it: the
+   * instances list it within one key reload, and a verifier's cached JWKS is at most the JWKS
+   * cache time old (the same lead the automatic rotation keeps). Signing after the cache time
+   * alone left a window of up to one reload in which tokens named a kid a verifier could not know.
+   */
   async rotateKey(signNow: boolean): Promise<SigningKeyRow> {
     const now = this.now;
-    return this.addKey(now, signNow ? now : now + this.deps.keys.jwksMaxAgeMs);
+    return this.addKey(now, signNow ? now : now + this.rotationLeadMs());
+  }
+
+  rotationLeadMs(): number {
+    return this.deps.keys.jwksMaxAgeMs + this.deps.keys.keyReloadMs;
   }
 
   private async addKey(now: number, activatesAt: number): Promise<SigningKeyRow> {

@@ -65,7 +65,7 @@ export const revokedRowEvent = (id: string, row: SessionRow) =>
 /** The factory a store calls inside its transaction. */
 export function eventFactory(newId: () => string): EventFactory {
   return {
-    created: (row) => sessionCreatedEvent(newId(), row),
+    created: (row, id) => sessionCreatedEvent(id ?? newId(), row),
     revoked: (row, id) => revokedRowEvent(id ?? newId(), row),
   };
 }

@@ -65,8 +65,8 @@ export const isActive = (row: SessionRow, now: number) => sessionStatus(row, now
 
 /** Builds the outbox rows of a change inside the store's transaction (ids and times from the core). */
 export interface EventFactory {
-  created(row: SessionRow): CloudEvent;
-  /** `id`: for a store that must choose the event id itself (Redis, inside its script); otherwise a new one. */
+  /** `id`: for a store that must choose the event id itself (Redis: before or inside its script); otherwise a new one. */
+  created(row: SessionRow, id?: string): CloudEvent;
   revoked(row: SessionRow, id?: string): CloudEvent;
 }
 

@@ -134,7 +134,10 @@ function recording(factory: EventFactory, into: CloudEvent[]): EventFactory {
     into.push(event);
     return event;
   };
-  return { created: (row) => keep(factory.created(row)), revoked: (row, id) => keep(factory.revoked(row, id)) };
+  return {
+    created: (row, id) => keep(factory.created(row, id)),
+    revoked: (row, id) => keep(factory.revoked(row, id)),
+  };
 }
 
 /** How often a refresh re-reads after losing a race; each loss means another request changed the session. */

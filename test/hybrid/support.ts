@@ -1,6 +1,6 @@
 /**
- * Hybrid-mode test helpers: logical database 14 of 127.0.0.1:6379 (the Redis store's tests use 15;
- * TEST_HYBRID_REDIS_URL points elsewhere), flushed before and after; throw-away redis-servers come
+ * Hybrid-mode test helpers: a logical database of 127.0.0.1:6379 of the test file's own
+ * (test/support/redis.ts; TEST_HYBRID_REDIS_URL points elsewhere), flushed before and after; throw-away redis-servers come
  * from ../support/redis.
  */
 
@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { RedisClient } from "bun";
 import { type HybridOptions, type HybridStore, withRedisCache } from "../../db/hybrid/store";
 import { openSqliteStore } from "../../db/sqlite/store";
-import { flushTestRedis } from "../support/redis";
+import { flushTestRedis, testRedisDb } from "../support/redis";
 
-export const HYBRID_REDIS_URL = process.env.TEST_HYBRID_REDIS_URL ?? "redis://127.0.0.1:6379/14";
+export const HYBRID_REDIS_URL = process.env.TEST_HYBRID_REDIS_URL ?? `redis://127.0.0.1:6379/${testRedisDb(14)}`;
 
 export const flushHybridRedis = (url = HYBRID_REDIS_URL) => flushTestRedis(url);
 

@@ -46,6 +46,11 @@ export class Cluster {
     return {
       DATABASE_URL: this.db.url,
       ...(this.nats ? { NATS_URL: this.nats.url } : {}),
+      // The background jobs' timers shortened (their defaults are pinned in test/unit/config.test.ts):
+      // a takeover or a key change is proven in under a second instead of waited for in five.
+      KEY_RELOAD_INTERVAL: "500ms",
+      RELAY_LEASE_TTL: "1s",
+      RELAY_POLL_INTERVAL: "100ms",
       ...extra,
     };
   }

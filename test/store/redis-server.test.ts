@@ -1,5 +1,5 @@
 /**
- * The real server and sessionctl on DATABASE_URL=redis://127.0.0.1:6379/15: the wiring from the
+ * The real server and sessionctl on DATABASE_URL=redis://127.0.0.1:6379 (a database of its own): the wiring from the
  * setting to the Redis store, end to end (create, refresh, grace replay, reuse, logout, events
  * waiting in the Redis outbox, the CLI reading the same data).
  */

@@ -3,10 +3,30 @@
  * after a suite, and throw-away `redis-server` processes on free ports for tests that stop Redis.
  * Tests that need Redis fail, never skip, when it is unreachable.
  */
+import { basename } from "node:path";
 import { RedisClient, type Subprocess, spawn } from "bun";
 import { freePort } from "./server";
 
-export const REDIS_TEST_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15";
+/**
+ * Each test file that uses the local Redis gets a logical database of its own, so files run in
+ * parallel (`bun test --parallel`) never flush each other's data. (Each parallel worker loads this
+ * module afresh for its file, so Bun.main names the file; the benchmark uses 11 and 12.)
+ */
+const DATABASE_OF_FILE: Record<string, number> = {
+  "redis.test.ts": 15,
+  "redis-ttl.test.ts": 13,
+  "redis-server.test.ts": 9,
+  "redis-abuse.test.ts": 8,
+  "redis-migrate.test.ts": 7,
+  "cache.test.ts": 6,
+  "server.test.ts": 5,
+  "contract-sqlite.test.ts": 4,
+  "contract-postgres.test.ts": 3,
+  "config.test.ts": 2,
+};
+export const testRedisDb = (fallback: number) => DATABASE_OF_FILE[basename(Bun.main)] ?? fallback;
+
+export const REDIS_TEST_URL = process.env.TEST_REDIS_URL ?? `redis://127.0.0.1:6379/${testRedisDb(15)}`;
 
 /** FLUSHDB on the test database; a clear error when Redis is not there. */
 export async function flushTestRedis(url = REDIS_TEST_URL): Promise<void> {

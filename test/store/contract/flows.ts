@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, test } from "bun:test";
 import { AccessTokens } from "../../../server/core/access-tokens";
 import type { DpopCheck, DpopProofs } from "../../../server/core/dpop-port";
 import type { ServiceError } from "../../../server/core/errors";
+import type { CloudEvent } from "../../../server/core/events";
 import { deriveSecrets } from "../../../server/core/secrets";
 import { SessionService } from "../../../server/core/sessions";
 import { KeyRing } from "../../../server/core/signing-keys";
@@ -37,9 +38,11 @@ export function flowsContract(ctx: ContractContext) {
 function flows(ctx: ContractContext) {
   let clock: FakeClock;
   let service: SessionService;
+  let observed: CloudEvent[];
 
   beforeEach(async () => {
     clock = new FakeClock(T0);
+    observed = [];
     const keys = new KeyRing(ctx.store.signingKeys, secrets, "EdDSA", 900_000, clock);
     await keys.open({ leases: ctx.store.leases });
     service = new SessionService({
@@ -56,6 +59,25 @@ function flows(ctx: ContractContext) {
       },
       newId: () => Bun.randomUUIDv7(),
       dpop: fakeDpop,
+      observer: { refreshed: () => {}, tampered: () => {}, committed: (events) => observed.push(...events) },
+    });
+  });
+
+  describe("core flows: what the observer hears", () => {
+    test("the events a call committed, and none for a create refused because the user is deleted", async () => {
+      const userId = newUser();
+      const pair = await service.create({ userId });
+      expect(observed.map((e) => [e.type, e.subject])).toEqual([["session.created", pair.session_id]]);
+      expect(await service.deleteUser(userId)).toBe(1);
+      observed = [];
+      expect(await code(service.create({ userId }))).toBe("user_deleted");
+      expect(observed).toEqual([]);
+      // What it heard is what the outbox holds.
+      const ids = new Set((await ctx.store.outbox.pendingEvents(10_000)).map((row) => row.id));
+      await service.create({ userId: newUser() });
+      expect(ids.has(observed[0]!.id)).toBe(false);
+      const after = (await ctx.store.outbox.pendingEvents(10_000)).map((row) => row.id);
+      expect(after).toContain(observed[0]!.id);
     });
   });
 
