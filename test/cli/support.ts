@@ -7,13 +7,10 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { type Core, openCore } from "../../server/open-core";
 import { FakeClock, SECRET_KEY, testConfig } from "../support/core";
+import { type ProcessResult, runProcess } from "../support/process";
 import { PROJECT_ROOT } from "../support/server";
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = ProcessResult;
 
 /** The settings a CLI run gets: the same store and SECRET_KEY as the test server, nothing else. */
 export function cliEnv(dir: string, env: Record<string, string> = {}): Record<string, string> {
@@ -26,20 +23,9 @@ export function cliEnv(dir: string, env: Record<string, string> = {}): Record<st
   };
 }
 
-export async function sessionctl(dir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const proc = Bun.spawn(["bun", "cli/main.ts", ...args], {
-    cwd: PROJECT_ROOT,
-    env: cliEnv(dir, env),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
+export function sessionctl(dir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const { PATH: _path, HOME: _home, ...settings } = cliEnv(dir, env);
+  return runProcess(["bun", "cli/main.ts", ...args], PROJECT_ROOT, settings);
 }
 
 /** sessionctl … --json, parsed; fails the test with the CLI's stderr when it did not exit 0. */

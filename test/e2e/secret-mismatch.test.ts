@@ -5,8 +5,8 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { spawn } from "bun";
 import { TempDirs } from "../support/core";
+import { runProcess } from "../support/process";
 import { PROJECT_ROOT, ServerPool, serverEnv } from "../support/server";
 
 const pool = new ServerPool();
@@ -21,17 +21,11 @@ test("another SECRET_KEY than the store's keys were made with: exit 1 with one l
   const first = await pool.start(dir);
   expect(await first.stop()).toBe(0);
 
-  const proc = spawn(["bun", join(PROJECT_ROOT, "server/main.ts")], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? "", ...serverEnv(dir, { SECRET_KEY: "b".repeat(64), PORT: "0" }) },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const { code, stdout, stderr } = await runProcess(
+    ["bun", join(PROJECT_ROOT, "server/main.ts")],
+    dir,
+    serverEnv(dir, { SECRET_KEY: "b".repeat(64), PORT: "0" }),
+  );
   expect(code).toBe(1);
   expect(stderr).toBe(
     "session-service: cannot start: SECRET_KEY does not match the store: its signing keys were made with another SECRET_KEY\n",

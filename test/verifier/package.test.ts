@@ -5,29 +5,18 @@
  * real token, refusing a revoked one from the stream, answering through the Elysia plugin, and
  * exiting by itself after close(). The declarations type-check a Node.js ESM consumer.
  */
+
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/core";
+import { runProcess } from "../support/process";
 import { PROJECT_ROOT } from "../support/server";
 import { openSession, type Stack, startStack, waitFor } from "./support";
 
 const VERIFIER = join(PROJECT_ROOT, "verifier");
 
-async function run(cmd: string[], cwd: string, env: Record<string, string> = {}) {
-  const proc = Bun.spawn(cmd, {
-    cwd,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+const run = runProcess;
 
 test("its own package.json: jose and nats, pinned; elysia an optional peer", () => {
   const pkg = JSON.parse(readFileSync(join(VERIFIER, "package.json"), "utf8"));
