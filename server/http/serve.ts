@@ -3,7 +3,7 @@
  * otherwise generated, and returned), one JSON log line, and the HTTP metrics by route pattern.
  * Log lines carry no header but the user agent, which pino JSON-escapes so it cannot forge lines.
  */
-import type { Logger } from "../logger";
+import { fixedLine, type Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { routeOf } from "../metrics";
 import type { App } from "./app";
@@ -47,6 +47,12 @@ export function serve(app: App, { port, hostname, logger, metrics }: ServeOption
   let inFlight = 0;
   let lastArrival = 0;
   let draining = false;
+  const requestLine = fixedLine(
+    logger,
+    "info",
+    ["req_id", "method", "route", "status", "ms", "remote", "user_agent"],
+    "request",
+  );
   const server = Bun.serve({
     port,
     hostname,
@@ -72,19 +78,16 @@ export function serve(app: App, { port, hostname, logger, metrics }: ServeOption
   function record(request: Request, server: Bun.Server<unknown>, status: number, requestId: string, ms: number): void {
     const route = routeOf(pathOf(request.url));
     metrics.recordRequest(route, KNOWN_METHODS.has(request.method) ? request.method : "OTHER", status, ms / 1000);
-    if (logger.isLevelEnabled("info")) {
-      logger.info(
-        {
-          req_id: requestId,
-          method: request.method,
-          route,
-          status,
-          ms: Math.round(ms * 10) / 10,
-          remote: server.requestIP(request)?.address,
-          user_agent: request.headers.get("user-agent") ?? undefined,
-        },
-        "request",
-      );
+    if (requestLine.enabled()) {
+      requestLine.write([
+        requestId,
+        request.method,
+        route,
+        status,
+        Math.round(ms * 10) / 10,
+        server.requestIP(request)?.address,
+        request.headers.get("user-agent") ?? undefined,
+      ]);
     }
   }
 
