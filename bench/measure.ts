@@ -47,7 +47,7 @@ const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
 
 export function line(name: string, f: LoadResult & Partial<WorkloadFigure>): string {
   const parts = [
-    name.padEnd(9),
+    name.padEnd(13),
     `${f.rps.toFixed(0).padStart(6)} req/s`,
     `p50 ${f.p50Ms.toFixed(1).padStart(5)} ms`,
     `p99 ${f.p99Ms.toFixed(1).padStart(6)} ms`,
