@@ -61,6 +61,12 @@ if (baseline) {
     // Each round ran the two servers one right after the other: its ratio is the fairest pairing.
     const ratios = after![i]!.map((a, r) => a.rps / before![i]![r]!.rps);
     const median = [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)]!;
+    // CPU per request moves less with the machine's load than req/s does (an fsync's wait is not CPU).
+    const cpu = after![i]!.map((a, r) => a.cpuUsPerRequest! / before![i]![r]!.cpuUsPerRequest!);
+    const cpuMedian = [...cpu].sort((x, y) => x - y)[Math.floor(cpu.length / 2)]!;
+    console.log(
+      `  ${name}: server CPU per request this / baseline per round ${cpu.map((r) => r.toFixed(3)).join(", ")}; median ${cpuMedian.toFixed(3)}`,
+    );
     const [b, a] = [bestOf(before![i]!), bestOf(after![i]!)];
     console.log(
       `  ${name}: ratio this / baseline per round ${ratios.map((r) => r.toFixed(3)).join(", ")}; median ${median.toFixed(3)}`,

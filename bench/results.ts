@@ -16,6 +16,8 @@ export interface WorkloadFigure extends LoadResult {
   ofFloor: number;
   /** Errors and exhausted pools are 0: the figure counts. */
   counts: boolean;
+  /** Server CPU (all threads, /proc) per answered request over the measured run, when its pid was given. */
+  cpuUsPerRequest?: number;
 }
 
 export interface MemoryFigure {

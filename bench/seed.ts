@@ -38,15 +38,18 @@ const USER_AGENTS = [
 ];
 let seeded = 0;
 
-/** An active session of `userId` whose current refresh token is the returned one. */
-export function newSession(userId: string, now: number): SeededSession {
+/**
+ * An active session of `userId` whose current refresh token is the returned one; with `dpopJkt`,
+ * bound to that DPoP key (its token says so, and its refreshes need a proof).
+ */
+export function newSession(userId: string, now: number, dpopJkt: string | null = null): SeededSession {
   const sessionId = Bun.randomUUIDv7();
-  const refreshToken = mintRefreshToken(secrets, sessionId, false);
+  const refreshToken = mintRefreshToken(secrets, sessionId, dpopJkt !== null);
   const identity = {
     sessionId,
     userId,
     claims: null,
-    dpopJkt: null,
+    dpopJkt,
     createdAt: now,
     absoluteExpiresAt: now + MAX_LIFETIME_MS,
   };
@@ -159,20 +162,22 @@ export function storeWriter(open: () => Promise<SessionStore>): SeedWriter {
 }
 
 /**
- * Writes `count` sessions; session i belongs to userOf(i). Returns the sessions with their tokens
- * when `keep` is true (memory: ~0.5 KiB each), otherwise an empty list.
+ * Writes `count` sessions; session i belongs to userOf(i) and, with `jktOf`, is bound to the DPoP
+ * key jktOf(i). Returns the sessions with their tokens when `keep` is true (memory: ~0.5 KiB
+ * each), otherwise an empty list.
  */
 export async function seedSessions(
   writer: SeedWriter,
   count: number,
   userOf: (i: number) => string,
   keep: boolean,
+  jktOf?: (i: number) => string,
 ): Promise<SeededSession[]> {
   const kept: SeededSession[] = [];
   const now = Date.now();
   for (let start = 0; start < count; start += writer.batch) {
     const made = Array.from({ length: Math.min(writer.batch, count - start) }, (_, k) =>
-      newSession(userOf(start + k), now),
+      newSession(userOf(start + k), now, jktOf?.(start + k) ?? null),
     );
     await writer.insert(made.map((s) => s.row));
     if (keep) kept.push(...made);

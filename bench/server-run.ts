@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { type RunningServer, startServer } from "../test/support/server";
+import { BENCH_DPOP_MAX_AGE, BENCH_PUBLIC_URL } from "./dpop-proofs";
 import { residentMemory } from "./memory";
 import type { MemoryFigure } from "./results";
 import { settings } from "./settings";
@@ -22,6 +23,9 @@ export async function startBenchServer(
     ...target.env,
     LOG_LEVEL: settings.logLevel,
     JWT_ALG: settings.jwtAlg,
+    // The base of DPoP proofs' htu, and an age limit no run reaches (refresh-bound's proofs are made ahead).
+    PUBLIC_URL: BENCH_PUBLIC_URL,
+    DPOP_PROOF_MAX_AGE: BENCH_DPOP_MAX_AGE,
     ...overrides,
   };
   // BUN_OPTIONS passes flags to the `bun` that startServer spawns.

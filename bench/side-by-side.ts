@@ -39,7 +39,7 @@ export async function sideBySide(
       sides.push({
         target,
         stop: () => server.stop(),
-        run: (name) => measureWorkload(server.url, ctx, workload(name), ceilings),
+        run: (name) => measureWorkload(server.url, ctx, workload(name), ceilings, server.proc.pid),
       });
     }
     for (let round = 0; round < rounds; round++) {

@@ -46,6 +46,20 @@ export function checkTargets(results: Results): Check[] {
       }
     }
   }
+  // Issue 17: a DPoP-bound refresh (proof checked, its jti spent in the rotation's transaction)
+  // costs at most a quarter of an unbound refresh's throughput, measured in the same server run.
+  for (const run of results.stores) {
+    const unbound = run.workloads.find((f) => f.workload === "refresh");
+    const bound = run.workloads.find((f) => f.workload === "refresh-bound");
+    if (!unbound || !bound) continue;
+    const ratio = bound.rps / unbound.rps;
+    checks.push({
+      what: `${run.label} refresh-bound: of unbound refresh`,
+      value: pct(ratio),
+      target: "≥ 75 %",
+      pass: bound.counts && unbound.counts && ratio >= 0.75,
+    });
+  }
   const empty = results.stores.find((r) => r.store === "sqlite-full");
   if (results.scale && empty) {
     const n = results.scale.sessions.toLocaleString("en");

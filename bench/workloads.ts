@@ -7,6 +7,7 @@
  *   me        http + JWT verify — likewise compared with the HTTP floor
  *   create    http + 2 hash (service key, token) + JWT sign + 1 store transaction (CAS rate)
  *   refresh   http + 3 hash (presented token, child derivation, child) + JWT sign + CAS
+ *   refresh-bound  refresh of a DPoP-bound session with a fresh proof: refresh + a JWT verify (the proof)
  *   logout    http + 1 hash + 1 store transaction (CAS rate)     (POST /session/revoke)
  *   mix       per 11 requests: 6 validate + 3 refresh + 1 create + 1 logout
  *
@@ -17,10 +18,12 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SERVICE_KEY } from "../test/support/core";
 import { signAccessTokens } from "./access-minter";
+import { dpopClientKeys, refreshProof } from "./dpop-proofs";
 import { seedSessions } from "./seed";
+import { settings } from "./settings";
 import type { StoreTarget } from "./stores";
 
-export type WorkloadName = "validate" | "me" | "refresh" | "create" | "logout" | "mix";
+export type WorkloadName = "validate" | "me" | "refresh" | "refresh-bound" | "create" | "logout" | "mix";
 
 export interface Ceilings {
   /** Requests/s of the trivial Elysia route. */
@@ -63,6 +66,29 @@ export class WorkloadContext {
     try {
       const seeded = await seedSessions(writer, count, (i) => `${prefix}-${i}`, true);
       return this.file(seeded.map((s) => s.refreshToken));
+    } finally {
+      await writer.close();
+    }
+  }
+
+  /**
+   * `count` fresh sessions bound to DPoP keys; the file of "token proof" lines, each proof made
+   * now for that session's one refresh (dpop-proofs.ts).
+   */
+  async freshBoundTokens(prefix: string, count: number): Promise<string> {
+    const keys = await dpopClientKeys(settings.jwtAlg);
+    const writer = this.target.writer();
+    try {
+      const keyOf = (i: number) => keys[i % keys.length]!;
+      const seeded = await seedSessions(
+        writer,
+        count,
+        (i) => `${prefix}-${i}`,
+        true,
+        (i) => keyOf(i).jkt,
+      );
+      const now = Date.now();
+      return this.file(seeded.map((s, i) => `${s.refreshToken} ${refreshProof(keyOf(i), now)}`));
     } finally {
       await writer.close();
     }
@@ -126,6 +152,14 @@ export const WORKLOADS: Workload[] = [
     prepare: async (ctx, requests) => ({
       script: "spend-token",
       args: [await ctx.freshTokens("r", requests), "/session/refresh"],
+    }),
+  },
+  {
+    name: "refresh-bound",
+    cost: (c) => refreshCost(c) + 1 / c.verify,
+    prepare: async (ctx, requests) => ({
+      script: "spend-bound",
+      args: [await ctx.freshBoundTokens("b", requests)],
     }),
   },
   {

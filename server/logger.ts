@@ -34,3 +34,56 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 export function flushLogs(logger: Logger): Promise<void> {
   return new Promise((resolve) => logger.flush(() => resolve()));
 }
+
+/** A value of a hand-built line: strings are JSON-escaped, undefined leaves the field out. */
+export type LineValue = string | number | null | undefined;
+
+/**
+ * A log line of fixed field names, built by hand in pino's own format (`{"level":30,"time":…,
+ * "service":…, fields…, "msg":…}`) and written to the logger's own stream, so it keeps its place
+ * among pino's lines. For the lines written on every request (the request line, the lifecycle
+ * lines): pino's generic path cost about 10 µs per line in the server, a third of a validate
+ * request; this costs about 1 µs. Field names are fixed when the line is defined and may not be
+ * any redacted name, so the redaction rules hold without being applied per line; strings go
+ * through JSON.stringify, so a user agent cannot forge a line.
+ */
+export interface FixedLine<Names extends readonly string[]> {
+  /** Whether the logger's level lets this line through (check before gathering the values). */
+  enabled(): boolean;
+  write(values: { [K in keyof Names]: LineValue }): void;
+}
+
+export function fixedLine<const Names extends readonly string[]>(
+  logger: Logger,
+  level: "info" | "warn",
+  names: Names,
+  msg: string,
+): FixedLine<Names> {
+  for (const name of names)
+    if (REDACT_PATHS.includes(name) || !/^[a-z_]+$/.test(name))
+      throw new Error(`field ${name} cannot be a fixed log field`);
+  const levelValue = logger.levels.values[level]!;
+  const prefix = `{"level":${levelValue},"time":`;
+  const keys = names.map((name) => `,"${name}":`);
+  const tail = `,"msg":${JSON.stringify(msg)}}\n`;
+  const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym]!;
+  const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? "";
+  return {
+    enabled: () => logger.isLevelEnabled(level),
+    write(values) {
+      let line = prefix + Date.now() + bindings;
+      for (let i = 0; i < keys.length; i++) {
+        const value = values[i];
+        if (value === undefined) continue;
+        line +=
+          keys[i] +
+          (typeof value === "string"
+            ? JSON.stringify(value)
+            : value !== null && Number.isFinite(value)
+              ? String(value)
+              : "null");
+      }
+      stream.write(line + tail);
+    },
+  };
+}

@@ -3,14 +3,18 @@
  * outcomes pass through here: the core never hands over a token or a hash.
  */
 import type { SessionObserver } from "./core/ports";
-import type { Logger } from "./logger";
+import { fixedLine, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
 export function createObserver(logger: Logger, metrics: Metrics): SessionObserver {
+  // Written once per rotation, creation and revocation: hand-built lines (logger.ts fixedLine).
+  const rotated = fixedLine(logger, "info", ["session_id"], "session rotated");
+  const created = fixedLine(logger, "info", ["session_id", "user_id"], "session created");
+  const revoked = fixedLine(logger, "info", ["session_id", "user_id", "reason"], "session revoked");
   return {
     refreshed(outcome, row) {
       metrics.refreshOutcomes.inc({ outcome });
-      if (outcome === "rotated") logger.info({ session_id: row?.sessionId }, "session rotated");
+      if (outcome === "rotated" && rotated.enabled()) rotated.write([row?.sessionId]);
       if (outcome === "reuse_revoked") {
         logger.warn({ session_id: row?.sessionId, user_id: row?.userId }, "refresh token reuse detected");
       }
@@ -24,10 +28,10 @@ export function createObserver(logger: Logger, metrics: Metrics): SessionObserve
         const { session_id, user_id, reason } = event.data as { session_id: string; user_id: string; reason?: string };
         if (event.type === "session.created") {
           metrics.sessionsCreated.inc();
-          logger.info({ session_id, user_id }, "session created");
+          if (created.enabled()) created.write([session_id, user_id]);
         } else {
           metrics.sessionsRevoked.inc({ reason });
-          logger.info({ session_id, user_id, reason }, "session revoked");
+          if (revoked.enabled()) revoked.write([session_id, user_id, reason]);
         }
       }
     },

@@ -86,9 +86,12 @@ const page = () =>
 export const docsRoutes = () =>
   new Elysia({ name: "docs", normalize: false })
     // Local to this instance: it sees only the plugin's two routes, never the API's.
-    .onAfterHandle(({ path, set }) => {
+    .onAfterHandle(({ path, set, response }) => {
       if (path === "/docs") return page();
       set.headers["content-security-policy"] = DOCS_CSP;
+      // Elysia's noValidate flag (models.ts answerOnlyUnion) is ours, not an OpenAPI keyword.
+      if (path === "/docs/json" && response && typeof response === "object" && !(response instanceof Response))
+        return JSON.parse(JSON.stringify(response, (key, value) => (key === "noValidate" ? undefined : value)));
     })
     .use(
       swagger({

@@ -7,7 +7,7 @@
  * Content-Length) is read up to the 16 KiB cap — or refused with 413 — so that every route, unknown
  * ones too, holds to the cap (the app's guard decides declared lengths itself).
  */
-import type { Logger } from "../logger";
+import { fixedLine, type Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import { routeOf } from "../metrics";
 import type { App } from "./app";
@@ -72,6 +72,12 @@ export function serve(app: App, { port, hostname, logger, metrics, peers }: Serv
   let inFlight = 0;
   let lastArrival = 0;
   let draining = false;
+  const requestLine = fixedLine(
+    logger,
+    "info",
+    ["req_id", "method", "route", "status", "ms", "remote", "user_agent"],
+    "request",
+  );
   const server = Bun.serve({
     port,
     hostname,
@@ -108,19 +114,16 @@ export function serve(app: App, { port, hostname, logger, metrics, peers }: Serv
   function record(request: Request, server: Bun.Server<unknown>, status: number, requestId: string, ms: number): void {
     const route = routeOf(pathOf(request.url));
     metrics.recordRequest(route, KNOWN_METHODS.has(request.method) ? request.method : "OTHER", status, ms / 1000);
-    if (logger.isLevelEnabled("info")) {
-      logger.info(
-        {
-          req_id: requestId,
-          method: request.method,
-          route,
-          status,
-          ms: Math.round(ms * 10) / 10,
-          remote: server.requestIP(request)?.address,
-          user_agent: request.headers.get("user-agent") ?? undefined,
-        },
-        "request",
-      );
+    if (requestLine.enabled()) {
+      requestLine.write([
+        requestId,
+        request.method,
+        route,
+        status,
+        Math.round(ms * 10) / 10,
+        server.requestIP(request)?.address,
+        request.headers.get("user-agent") ?? undefined,
+      ]);
     }
   }
 

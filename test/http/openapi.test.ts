@@ -191,3 +191,14 @@ test("/docs is self-contained: its page and assets come from this service, under
   }
   expect((await t.call("GET", "/docs/json")).headers.get("content-security-policy")).toBe(csp);
 });
+
+test("the document carries no Elysia-only flag, and is served as JSON under the docs' CSP", async () => {
+  const response = await t.call("GET", "/docs/json");
+  expect(response.headers.get("content-type")).toContain("application/json");
+  expect(response.headers.get("content-security-policy")).toContain("default-src");
+  const text = await response.text();
+  expect(text).not.toContain("noValidate");
+  // The introspection answer is still documented as the union of its two shapes.
+  const answer = (JSON.parse(text) as Doc).paths["/session/validate"]!.post!.responses["200"]!;
+  expect(Object.values(answer.content!)[0]!.schema.anyOf).toHaveLength(2);
+});
