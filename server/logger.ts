@@ -31,8 +31,22 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
 }
 
-export function flushLogs(logger: Logger): Promise<void> {
-  return new Promise((resolve) => logger.flush(() => resolve()));
+/**
+ * Everything logged so far is written out: before process.exit, or the last lines ("stopped") are
+ * lost. With no minimum buffer sonic-boom's flush(cb) calls back at once, even while an
+ * asynchronous write is still in flight (and process.exit would cut it off); so wait for that write
+ * to finish, then write whatever is queued synchronously.
+ */
+export async function flushLogs(logger: Logger): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, { _writing?: boolean; flushSync?: () => void }>)[
+    pino.symbols.streamSym
+  ];
+  for (let waited = 0; stream?._writing && waited < 2_000; waited += 5) await Bun.sleep(5);
+  try {
+    stream?.flushSync?.();
+  } catch {
+    // A destination without a file descriptor (tests' in-memory streams) has nothing to flush.
+  }
 }
 
 /** A value of a hand-built line: strings are JSON-escaped, undefined leaves the field out. */

@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { SERVICE_KEY, TempDirs } from "../support/core";
 import { client, openDbReadOnly, type Pair, ServerPool } from "../support/server";
+import { waitFor } from "../support/wait";
 
 const pool = new ServerPool();
 const dirs = new TempDirs();
@@ -74,8 +75,7 @@ describe("request logs", () => {
 
     const loud = await pool.start(dir(), { LOG_LEVEL: "debug" });
     expect((await client(loud.url).create({ user_id: "loud" })).status).toBe(201);
-    await Bun.sleep(100);
-    expect(logLines(loud.logs()).some((l) => l.msg === "request")).toBe(true);
+    await waitFor("the request line", () => logLines(loud.logs()).some((l) => l.msg === "request"));
   });
 });
 
@@ -95,7 +95,7 @@ describe("SIGTERM", () => {
     await Bun.sleep(5);
     server.proc.kill("SIGTERM");
     const results = await Promise.all(burst);
-    const exit = await server.proc.exited;
+    const exit = await server.exited();
 
     expect(exit).toBe(0);
     // Every request got a whole answer: no reset, no 5xx.

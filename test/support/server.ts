@@ -27,6 +27,8 @@ export interface RunningServer {
   proc: Subprocess<"ignore", "pipe" | BunFile, "pipe">;
   /** Everything the process wrote to stdout and stderr so far. */
   logs(): string;
+  /** Resolves with the exit code once the process ended and everything it wrote has been read. */
+  exited(): Promise<number>;
   /** SIGTERM and wait for the exit code. */
   stop(): Promise<number>;
   /** SIGKILL and wait. */
@@ -71,8 +73,13 @@ export async function startServer(
     const decoder = new TextDecoder();
     for await (const chunk of stream) piped += decoder.decode(chunk, { stream: true });
   };
-  if (proc.stdout instanceof ReadableStream) void pump(proc.stdout);
-  void pump(proc.stderr);
+  const pumped = Promise.all([proc.stdout instanceof ReadableStream ? pump(proc.stdout) : null, pump(proc.stderr)]);
+  // A process's last lines are still in the pipe when it exits: read them all before saying it ended.
+  const ended = async () => {
+    const code = await proc.exited;
+    await Promise.race([pumped, Bun.sleep(2_000)]);
+    return code;
+  };
   const output = () => (logFile ? readFileSync(logFile, "utf8") + piped : piped);
 
   // Below info the ready line is not logged: then the first answer of /healthz says it is up.
@@ -97,13 +104,14 @@ export async function startServer(
     port,
     proc,
     logs: output,
+    exited: ended,
     stop: async () => {
       proc.kill("SIGTERM");
-      return await proc.exited;
+      return ended();
     },
     kill: async () => {
       proc.kill("SIGKILL");
-      await proc.exited;
+      await ended();
     },
   };
 }
