@@ -1,6 +1,6 @@
 /**
  * Verification of one DPoP proof (RFC 9449 §4.3, CONTRACT §10) for the refresh of a bound session.
- * Pure apart from jose's WebCrypto: it reads no store and no clock (`now` is given), so every rule
+ * Pure: it reads no store and no clock (`now` is given), so every rule
  * is tested with a fake clock. The one check it cannot make is that the `jti` was never seen: the
  * caller records `jti` once, in the store, in the same transaction as the rotation.
  *
@@ -13,12 +13,13 @@
  * "Not valid" is a returned verdict, never an exception. A failure carries a constant `reason`
  * (for logs and tests) and nothing taken from the proof.
  */
-import { compactVerify, decodeProtectedHeader, EmbeddedJWK, errors, type JWK } from "jose";
+import { decodeProtectedHeader } from "jose";
 import { constantTimeEqual } from "../secrets";
 import { isDpopAlg, KEY_TYPE_OF } from "./algorithms";
 import { normaliseHtu } from "./htu";
 import type { DpopNonces } from "./nonces";
 import { jtiRememberUntil } from "./replay";
+import { verifyProofSignature } from "./signature";
 import { jwkThumbprint } from "./thumbprint";
 
 /**
@@ -123,17 +124,24 @@ export async function verifyDpopProof(request: DpopRequest, policy: DpopPolicy):
   const keyType = KEY_TYPE_OF[alg];
   if (jwk.kty !== keyType.kty || (keyType.crv !== undefined && jwk.crv !== keyType.crv)) return refuse("jwk_type");
 
-  const thumbprint = await jwkThumbprint(jwk as JWK);
+  // No JWS extension is understood: `crit` (RFC 7515 §4.1.11) and unencoded payloads (RFC 7797) are refused.
+  if (header.crit !== undefined || header.b64 !== undefined) return refuse("jws_invalid");
+
+  const thumbprint = jwkThumbprint(jwk);
   if (thumbprint === null) return refuse("jwk_invalid");
   if (!constantTimeEqual(thumbprint, request.jkt)) return refuse("thumbprint");
 
-  let payload: Uint8Array;
-  try {
-    ({ payload } = await compactVerify(proof, EmbeddedJWK, { algorithms: [alg] }));
-  } catch (error) {
-    // Anything else jose refuses here: a key it cannot import (RSA under 2048 bits), an unknown `crit`.
-    return refuse(error instanceof errors.JWSSignatureVerificationFailed ? "signature" : "jws_invalid");
-  }
+  const lastDot = proof.lastIndexOf(".");
+  const signed = verifyProofSignature(
+    alg,
+    jwk,
+    thumbprint,
+    proof.slice(0, lastDot),
+    Buffer.from(proof.slice(lastDot + 1), "base64url"),
+  );
+  // A key node:crypto cannot import, or RSA under 2048 bits, is as unusable as a bad signature is wrong.
+  if (signed !== "valid") return refuse(signed === "invalid" ? "signature" : "jws_invalid");
+  const payload = Buffer.from(proof.slice(proof.indexOf(".") + 1, lastDot), "base64url");
 
   let claims: unknown;
   try {
