@@ -4,6 +4,7 @@
  * after it committed a session and its event.
  */
 import { afterAll, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { TempDirs } from "../support/core";
 import { runProcess } from "../support/process";
@@ -24,7 +25,7 @@ test("another SECRET_KEY than the store's keys were made with: exit 1 with one l
   const { code, stdout, stderr } = await runProcess(
     ["bun", join(PROJECT_ROOT, "server/main.ts")],
     dir,
-    serverEnv(dir, { SECRET_KEY: "b".repeat(64), PORT: "0" }),
+    serverEnv(dir, { SECRET_KEY: randomBytes(32).toString("hex"), PORT: "0" }),
   );
   expect(code).toBe(1);
   expect(stderr).toBe(
