@@ -71,10 +71,16 @@ export class NatsLink {
     return this.ready;
   }
 
-  async jetstream(): Promise<{ js: JetStreamClient; jsm: JetStreamManager } | null> {
+  /**
+   * JetStream handles whose API requests wait at most `timeoutMs`. The manager skips nats.js's
+   * account check (one more request, which could wait on a frozen server): a JetStream that is
+   * off fails the first real request just as clearly.
+   */
+  async jetstream(timeoutMs = 5_000): Promise<{ js: JetStreamClient; jsm: JetStreamManager } | null> {
     const nc = await this.ready;
     if (!nc || nc.isClosed()) return null;
-    return { js: nc.jetstream(), jsm: await nc.jetstreamManager() };
+    const options = { timeout: timeoutMs, checkAPI: false };
+    return { js: nc.jetstream(options), jsm: await nc.jetstreamManager(options) };
   }
 
   async close(): Promise<void> {

@@ -138,7 +138,9 @@ export class OutboxRelay {
     if (!(await this.holdLease())) return 0;
     const rows = await this.store.outbox.pendingEvents(this.batchSize);
     if (rows.length === 0) return 0;
-    const jet = await this.link.jetstream();
+    const deadline = this.publishDeadlineMs();
+    if (deadline <= 0) return 0;
+    const jet = await this.link.jetstream(deadline);
     if (!jet) return 0;
     if (!this.streamReady) {
       await ensureStream(jet.jsm, SESSIONS_STREAM.name, SESSIONS_STREAM.subjects);
@@ -158,13 +160,28 @@ export class OutboxRelay {
     return held;
   }
 
+  /**
+   * The lease fences the publishes: a pass stops waiting for PubAcks a fifth of the lease before
+   * it could expire, so it has given up before another instance can take the lease over (a frozen
+   * node or a stream without a leader would otherwise hold it for the whole publish timeout while
+   * a second relay publishes too). A message already sent may still be stored later; its
+   * Nats-Msg-Id makes the other relay's copy of it a duplicate that JetStream drops. Every
+   * JetStream request of a pass (stream check, publishes) is bounded this way.
+   */
+  private publishDeadlineMs(): number {
+    const fenceMargin = Math.max(100, this.leaseTtlMs / 5);
+    return Math.min(this.publishTimeoutMs, this.leaseUntil - fenceMargin - Date.now());
+  }
+
   private async publish(js: JetStreamClient, rows: OutboxRow[]): Promise<number> {
+    const timeout = this.publishDeadlineMs();
+    if (timeout <= 0) return 0;
     const acks = await Promise.allSettled(
       rows.map((row) =>
         js.publish(row.subject, row.payload, {
           msgID: row.id,
           expect: { streamName: SESSIONS_STREAM.name },
-          timeout: this.publishTimeoutMs,
+          timeout,
         }),
       ),
     );

@@ -24,6 +24,10 @@ export interface RunningNats {
   restart(): Promise<void>;
   /** SIGKILL and wait (idempotent). */
   kill(): Promise<void>;
+  /** SIGSTOP: the server keeps its sockets open but answers nothing (a frozen node). */
+  freeze(): void;
+  /** SIGCONT after `freeze()`. */
+  thaw(): void;
   /** Kill and remove the store folder. Call it in afterAll. */
   cleanup(): Promise<void>;
 }
@@ -92,11 +96,14 @@ export async function startNats(timeoutMs = 10_000): Promise<RunningNats> {
     logs: () => output,
     stop: () => end("SIGTERM"),
     kill: () => end("SIGKILL"),
+    freeze: () => (proc as Subprocess | null)?.kill("SIGSTOP"),
+    thaw: () => (proc as Subprocess | null)?.kill("SIGCONT"),
     restart: async () => {
       await end("SIGTERM");
       await launch();
     },
     cleanup: async () => {
+      (proc as Subprocess | null)?.kill("SIGCONT");
       await end("SIGKILL");
       rmSync(storeDir, { recursive: true, force: true });
     },
