@@ -7,6 +7,7 @@
  */
 import { SQL, type TransactionSQL } from "bun";
 import { drizzle } from "drizzle-orm/bun-sql";
+import { ServiceError } from "../../server/core/errors";
 import { toUnavailable } from "./errors";
 import * as schema from "./schema";
 
@@ -52,9 +53,12 @@ export function connect(url: string, options: ConnectOptions): SQL {
 export class PostgresDatabase {
   readonly client: SQL;
   readonly db;
+  private readonly callDeadlineMs: number;
 
   constructor(settings: PostgresSettings) {
     const statementTimeout = settings.statementTimeoutMs ?? 5000;
+    // The server's own timeouts answer first whenever it runs; this one only when it does not.
+    this.callDeadlineMs = statementTimeout + 1000;
     this.client = connect(settings.url, {
       max: settings.poolSize ?? 10,
       params: {
@@ -70,21 +74,52 @@ export class PostgresDatabase {
     this.db = drizzle({ client: this.client, schema });
   }
 
-  /** One transaction: committed when `body` resolves, rolled back when it throws. */
+  /**
+   * One transaction: committed when `body` resolves, rolled back when it throws. Once its deadline
+   * passed (the caller was answered 503), a body that only now gets its connection or its answer
+   * throws instead of returning, so the transaction rolls back rather than commits late.
+   */
   async transaction<T>(body: (tx: TransactionSQL) => Promise<T>): Promise<T> {
-    try {
-      return (await this.client.begin(body)) as T;
-    } catch (error) {
-      throw toUnavailable(error);
-    }
+    return this.withDeadline(async (givenUp) => {
+      const fenced = async (tx: TransactionSQL) => {
+        if (givenUp()) throw new ServiceError("unavailable");
+        const result = await body(tx);
+        if (givenUp()) throw new ServiceError("unavailable");
+        return result;
+      };
+      return (await this.client.begin(fenced)) as T;
+    });
   }
 
   /** Work in autocommit on the pool: each statement commits on its own. */
   async statement<T>(body: () => Promise<T>): Promise<T> {
+    return this.withDeadline(body);
+  }
+
+  /**
+   * A server that stops answering without closing its sockets (frozen, a stalled disk, a paused
+   * VM) never fires its own statement_timeout: each call gets a deadline of the client's own,
+   * a little longer than the statement timeout, after which it answers unavailable. The call
+   * itself cannot be taken back; it finishes or fails once the server answers again.
+   */
+  private async withDeadline<T>(work: (givenUp: () => boolean) => Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let expired = false;
+    const pending = work(() => expired);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        expired = true;
+        reject(new ServiceError("unavailable"));
+      }, this.callDeadlineMs);
+    });
     try {
-      return await body();
+      return await Promise.race([pending, deadline]);
     } catch (error) {
       throw toUnavailable(error);
+    } finally {
+      clearTimeout(timer);
+      // A call given up on may still fail later; nobody awaits it any more.
+      pending.catch(() => {});
     }
   }
 
