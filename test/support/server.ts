@@ -11,15 +11,11 @@ import { decodeSecretKey } from "../../server/config";
 import { deriveChildToken, readRefreshToken } from "../../server/core/refresh-tokens";
 import { deriveSecrets, keyedHash } from "../../server/core/secrets";
 import { SECRET_KEY, SERVICE_KEY } from "./core";
+import { freePort } from "./ports";
 
 export const PROJECT_ROOT = join(import.meta.dir, "..", "..");
 
-export async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
-}
+export { freePort } from "./ports";
 
 export interface RunningServer {
   url: string;
