@@ -59,7 +59,7 @@ export function renderSvg(r: Results): string {
         if (target > MAX) beyond = target;
       }
     });
-    // A target above the axis (me: 60 % of the floor can lie far above its own ceiling) gets its value, once.
+    // A target above the axis (me: its share of the floor can lie far above its own ceiling) gets its value, once.
     if (beyond !== null) {
       parts.push(
         `<text x="${LEFT + (g + 0.5) * groupW}" y="${y(MAX) - 16}" text-anchor="middle" font-size="10" fill="#c00">target ↑${((beyond as number) * 100).toFixed(0)} %</text>`,
@@ -80,7 +80,7 @@ export function renderSvg(r: Results): string {
   });
   parts.push(
     `<line x1="${LEFT}" x2="${LEFT + 20}" y1="${H - 19}" y2="${H - 19}" stroke="#c00" stroke-width="3"/>`,
-    `<text x="${LEFT + 26}" y="${H - 14}">target (60 % of HTTP floor, or 70 % of ceiling; ↑ = beyond the scale)</text>`,
+    `<text x="${LEFT + 26}" y="${H - 14}">target (40 % of HTTP floor, or 70 % of ceiling; ↑ = beyond the scale)</text>`,
   );
   parts.push("</svg>");
   return parts.join("\n");
