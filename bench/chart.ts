@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { $ } from "bun";
 import type { Results } from "./results";
-import { targetOfCeiling } from "./targets";
+import { FLOOR_SHARE, targetOfCeiling } from "./targets";
 import { WORKLOADS } from "./workloads";
 
 const COLORS = ["#2f6db5", "#6aa84f", "#e69138", "#c0504d", "#8064a2"];
@@ -80,7 +80,7 @@ export function renderSvg(r: Results): string {
   });
   parts.push(
     `<line x1="${LEFT}" x2="${LEFT + 20}" y1="${H - 19}" y2="${H - 19}" stroke="#c00" stroke-width="3"/>`,
-    `<text x="${LEFT + 26}" y="${H - 14}">target (40 % of HTTP floor, or 70 % of ceiling; ↑ = beyond the scale)</text>`,
+    `<text x="${LEFT + 26}" y="${H - 14}">target (${100 * FLOOR_SHARE} % of HTTP floor, or 70 % of ceiling; ↑ = beyond the scale)</text>`,
   );
   parts.push("</svg>");
   return parts.join("\n");

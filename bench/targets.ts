@@ -13,7 +13,7 @@ const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
 /** Resident memory may differ by this much between the empty and the 1M store and still count as flat. */
 const MEMORY_TOLERANCE = 1.25;
 /** validate and me: their share of the HTTP floor (a bare Bun.serve answering the same JSON). */
-const FLOOR_SHARE = 0.4;
+export const FLOOR_SHARE = 0.4;
 
 export function checkTargets(results: Results): Check[] {
   const checks: Check[] = [];
