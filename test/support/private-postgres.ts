@@ -6,7 +6,7 @@
  */
 import { chownSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "bun";
+import { spawn, spawnSync } from "bun";
 import { tempDir } from "./core";
 import { freePort } from "./server";
 
@@ -16,10 +16,10 @@ export interface PrivatePostgres {
   port: number;
   /** A URL of database `postgres` on it, for DATABASE_URL. */
   url: string;
-  /** Start again on the same port and data (after stop or kill). */
-  start(): void;
+  /** Start again on the same port and data (after stop or kill); asynchronous, so a caller keeps serving meanwhile. */
+  start(): Promise<void>;
   /** `pg_ctl stop -m fast`: every connection is closed at once. */
-  stopFast(): void;
+  stopFast(): Promise<void>;
   /** SIGKILL of the postmaster and all its backends, as a crash of its machine would. */
   kill(): void;
   /** SIGSTOP of the postmaster and all its backends: sockets stay open, nothing answers. */
@@ -36,14 +36,23 @@ function binary(name: string): string {
   return join(PG_ROOT, versions[0]!, "bin", name);
 }
 
-/** Runs a PostgreSQL program, as `postgres` when we are root; throws with its output on failure. */
-function run(args: string[]): void {
-  const asRoot = process.getuid?.() === 0;
-  const command = asRoot ? ["runuser", "-u", "postgres", "--", ...args] : args;
-  const done = spawnSync(command, { stdout: "pipe", stderr: "pipe" });
-  if (done.exitCode !== 0) {
-    throw new Error(`${args.join(" ")} failed (${done.exitCode}):\n${done.stdout.toString()}${done.stderr.toString()}`);
-  }
+/** A PostgreSQL program's command line, run as `postgres` when we are root (PostgreSQL refuses root). */
+function asPostgres(args: string[]): string[] {
+  return process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--", ...args] : args;
+}
+
+/**
+ * Runs a PostgreSQL program without blocking this process's event loop (a caller may be serving
+ * traffic while the server starts or stops); throws with its output on failure.
+ */
+async function run(args: string[]): Promise<void> {
+  const child = spawn(asPostgres(args), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [code, out, err] = await Promise.all([
+    child.exited,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  if (code !== 0) throw new Error(`${args.join(" ")} failed (${code}):\n${out}${err}`);
 }
 
 /** The postmaster and every process it started (backends, checkpointer, WAL writer …). */
@@ -88,11 +97,11 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     const group = spawnSync(["id", "-g", "postgres"]).stdout.toString().trim();
     chownSync(root, Number(postgres), Number(group));
   }
-  run([binary("initdb"), "-D", dataDir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
+  await run([binary("initdb"), "-D", dataDir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
   const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off`;
   const start = () =>
     run([binary("pg_ctl"), "-D", dataDir, "-l", join(root, "server.log"), "-o", options, "-w", "start"]);
-  start();
+  await start();
   let frozen: number[] = [];
   return {
     port,

@@ -1,0 +1,192 @@
+/**
+ * The client workload: a few loops, each a user signing in on up to 3 devices and then refreshing
+ * (alone, several at once with one token, and again with the same token when an answer was lost),
+ * validating, listing, logging out one device or all, and now and then being deleted by the
+ * identity service (`user.deleted`, sometimes published twice). Each loop works on its own users
+ * one operation at a time, so the history knows what preceded what.
+ */
+import { randomUUID } from "node:crypto";
+import type { Answer, Balancer } from "./deployment/balancer";
+import type { History, Op, OpKind } from "./history";
+import type { Random } from "./random";
+
+export interface WorkloadOptions {
+  balancer: Balancer;
+  history: History;
+  random: Random;
+  serviceKey: string;
+  /** Publishes one `user.deleted` and resolves true once JetStream acknowledged it. */
+  publishUserDeleted: (payload: object, msgId: string) => Promise<boolean>;
+  loops: number;
+  stopped: () => boolean;
+}
+
+interface Device {
+  sessionId: string;
+  refresh: string;
+  access: string;
+}
+
+const MAX_DEVICES = 3;
+const REFRESH_ATTEMPTS = 6;
+
+export async function runWorkload(options: WorkloadOptions): Promise<void> {
+  await Promise.all(Array.from({ length: options.loops }, (_, i) => runLoop(options, i, options.random.fork(i))));
+}
+
+async function runLoop(options: WorkloadOptions, loop: number, random: Random): Promise<void> {
+  const { balancer, history, stopped } = options;
+  const service = { authorization: `Bearer ${options.serviceKey}` };
+  let users = 0;
+  let userId = `chaos-${loop}-${users}`;
+  let devices: Device[] = [];
+  let group = loop * 1_000_000;
+
+  const call = async (
+    kind: OpKind,
+    fields: Partial<Op>,
+    method: string,
+    path: string,
+    request: { body?: unknown; headers?: Record<string, string> },
+  ): Promise<Op> => {
+    const op = history.begin({ kind, userId, ...fields });
+    const answer: Answer = await balancer.send(method, path, request);
+    return history.finish(op, answer);
+  };
+  const drop = (device: Device) => {
+    devices = devices.filter((d) => d !== device);
+  };
+  /** Takes the new pair of a 200; an answer without one is reported by the status check, the device keeps its own. */
+  const adopt = (device: Device, op: Op) => {
+    if (op.body?.refresh_token && op.body.access_token) {
+      device.refresh = op.body.refresh_token;
+      device.access = op.body.access_token;
+    }
+  };
+
+  /** One refresh, repeated with the same token while the answer is lost or 503 (a client retrying safely). */
+  const refresh = async (device: Device, first?: Op): Promise<void> => {
+    let previous = first;
+    for (let attempt = first ? 1 : 0; attempt < REFRESH_ATTEMPTS && !stopped(); attempt++) {
+      const op = await call(
+        "refresh",
+        { sessionId: device.sessionId, token: device.refresh, retryOf: previous?.id },
+        "POST",
+        "/session/refresh",
+        { body: { refresh_token: device.refresh } },
+      );
+      if (op.status === 200) return adopt(device, op);
+      if (op.status !== null && op.status !== 503) return drop(device);
+      previous = op;
+      await Bun.sleep(random.int(100, 400));
+    }
+    // Never heard back: which token is current is unknown, so this device stops using the session.
+    drop(device);
+  };
+
+  while (!stopped()) {
+    const device = devices.length > 0 ? random.pick(devices) : null;
+    const kind = device
+      ? random.weighted({
+          create: devices.length < MAX_DEVICES ? 2 : 0,
+          refresh: 5,
+          concurrent: 1,
+          validate: 3,
+          me: 2,
+          logout: 1,
+          revoke: 1,
+          logout_all: 0.4,
+          user_deleted: 0.15,
+        })
+      : "create";
+
+    if (kind === "create") {
+      const op = await call("create", {}, "POST", "/session", {
+        body: { user_id: userId, user_agent: "chaos-client/1.0", ip: "127.0.0.1" },
+        headers: service,
+      });
+      const { session_id, refresh_token, access_token } = op.body ?? {};
+      if (op.status === 201 && session_id && refresh_token && access_token) {
+        op.sessionId = session_id;
+        devices.push({ sessionId: session_id, refresh: refresh_token, access: access_token });
+      }
+    } else if (device && kind === "refresh") {
+      await refresh(device);
+    } else if (device && kind === "concurrent") {
+      group += 1;
+      const fields = { sessionId: device.sessionId, token: device.refresh, group };
+      const ops = await Promise.all(
+        Array.from({ length: 3 }, () =>
+          call("refresh", fields, "POST", "/session/refresh", { body: { refresh_token: device.refresh } }),
+        ),
+      );
+      const ok = ops.find((op) => op.status === 200);
+      if (ok) adopt(device, ok);
+      else if (ops.some((op) => op.status !== null && op.status !== 503)) drop(device);
+      else await refresh(device, ops[ops.length - 1]);
+    } else if (device && kind === "validate") {
+      await call("validate", { sessionId: device.sessionId, token: device.refresh }, "POST", "/session/validate", {
+        body: { refresh_token: device.refresh },
+        headers: service,
+      });
+    } else if (device && kind === "me") {
+      const op = await call("me", { sessionId: device.sessionId }, "GET", "/session/me", {
+        headers: { authorization: `Bearer ${device.access}` },
+      });
+      if (op.status === 401) drop(device);
+    } else if (device && kind === "logout") {
+      const op = await call("logout", { sessionId: device.sessionId }, "DELETE", `/session/${device.sessionId}`, {
+        headers: { authorization: `Bearer ${device.access}` },
+      });
+      if (op.status === 204 || op.status === 401) drop(device);
+    } else if (device && kind === "revoke") {
+      const op = await call(
+        "revoke",
+        { sessionId: device.sessionId, token: device.refresh },
+        "POST",
+        "/session/revoke",
+        {
+          body: { refresh_token: device.refresh },
+        },
+      );
+      if (op.status === 200) drop(device);
+    } else if (device && kind === "logout_all") {
+      const op = await call("logout_all", { sessionId: device.sessionId }, "DELETE", "/session/all", {
+        headers: { authorization: `Bearer ${device.access}` },
+      });
+      if (op.status === 200) devices = [];
+      else if (op.status === 401) drop(device);
+    } else if (kind === "user_deleted") {
+      const copies = random.chance(0.3) ? 2 : 1;
+      for (let copy = 0; copy < copies; copy++) await deleteUser(options, userId);
+      users += 1;
+      userId = `chaos-${loop}-${users}`;
+      devices = [];
+    }
+    await Bun.sleep(random.int(2, 15));
+  }
+}
+
+/** The identity service's `user.deleted` (CloudEvents), published until JetStream acknowledges it. */
+async function deleteUser(options: WorkloadOptions, userId: string): Promise<void> {
+  const id = randomUUID();
+  const payload = {
+    specversion: "1.0",
+    id,
+    source: "identity-service",
+    type: "user.deleted",
+    time: new Date().toISOString(),
+    datacontenttype: "application/json",
+    data: { user_id: userId },
+  };
+  const op = options.history.begin({ kind: "user_deleted", userId });
+  // Keeps trying after the run's end too (a NATS node may be down): the check needs it delivered.
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (await options.publishUserDeleted(payload, id)) {
+      options.history.finish(op, { status: 200, body: { id } });
+      return;
+    }
+    await Bun.sleep(250);
+  }
+  options.history.finish(op, { status: null, error: "not acknowledged", body: { id } });
+}
