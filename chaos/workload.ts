@@ -41,6 +41,8 @@ async function runLoop(options: WorkloadOptions, loop: number, random: Random): 
   let userId = `chaos-${loop}-${users}`;
   let devices: Device[] = [];
   let group = loop * 1_000_000;
+  /** Whether this loop's last call went unanswered or got 503. */
+  let unavailable = false;
 
   const call = async (
     kind: OpKind,
@@ -51,6 +53,7 @@ async function runLoop(options: WorkloadOptions, loop: number, random: Random): 
   ): Promise<Op> => {
     const op = history.begin({ kind, userId, ...fields });
     const answer: Answer = await balancer.send(method, path, request);
+    unavailable = answer.status === null || answer.status === 503;
     return history.finish(op, answer);
   };
   const drop = (device: Device) => {
@@ -91,6 +94,7 @@ async function runLoop(options: WorkloadOptions, loop: number, random: Random): 
           create: devices.length < MAX_DEVICES ? 2 : 0,
           refresh: 5,
           concurrent: 1,
+          lost_answer: 1,
           validate: 3,
           me: 2,
           logout: 1,
@@ -124,6 +128,20 @@ async function runLoop(options: WorkloadOptions, loop: number, random: Random): 
       if (ok) adopt(device, ok);
       else if (ops.some((op) => op.status !== null && op.status !== 503)) drop(device);
       else await refresh(device, ops[ops.length - 1]);
+    } else if (device && kind === "lost_answer") {
+      // A client that sent a refresh and never read the answer sends the same token again (to
+      // whichever instance is next): the contract says it gets the same pair as the lost answer.
+      const lost = await call(
+        "refresh",
+        { sessionId: device.sessionId, token: device.refresh },
+        "POST",
+        "/session/refresh",
+        {
+          body: { refresh_token: device.refresh },
+        },
+      );
+      if (lost.status === 401) drop(device);
+      else await refresh(device, lost);
     } else if (device && kind === "validate") {
       await call("validate", { sessionId: device.sessionId, token: device.refresh }, "POST", "/session/validate", {
         body: { refresh_token: device.refresh },
@@ -163,7 +181,8 @@ async function runLoop(options: WorkloadOptions, loop: number, random: Random): 
       userId = `chaos-${loop}-${users}`;
       devices = [];
     }
-    await Bun.sleep(random.int(2, 15));
+    // A client backs off when the service is unavailable instead of hammering it.
+    await Bun.sleep(unavailable ? random.int(100, 300) : random.int(2, 15));
   }
 }
 

@@ -3,10 +3,12 @@
  * theirs is revoked, the ones still active when it was published with reason `user_deleted`, and
  * (checked by the event check) each with exactly one `session.revoked`.
  */
+import { activeAnywhere, deriveFacts } from "./facts";
 import type { CheckInput, Violation } from "./types";
 
 export function checkUserDeleted({ ops, final }: CheckInput): Violation[] {
   const violations: Violation[] = [];
+  const facts = deriveFacts(ops);
   const published = new Map<string, number>();
   for (const op of ops) {
     if (op.kind !== "user_deleted") continue;
@@ -22,6 +24,12 @@ export function checkUserDeleted({ ops, final }: CheckInput): Violation[] {
     }
     for (const [session, row] of final.sessions) {
       if (row.userId !== userId) continue;
+      if ((facts.tokensOfSession.get(session) ?? []).some((token) => activeAnywhere(final.validations, token))) {
+        violations.push({
+          check: "user.deleted not applied",
+          detail: `a token of session ${session} of ${userId} validates`,
+        });
+      }
       if (row.revokedAt === null) {
         violations.push({ check: "user.deleted not applied", detail: `session ${session} of ${userId} still active` });
       } else if (row.revokedAt >= at && row.reason !== "user_deleted") {

@@ -67,7 +67,13 @@ export async function startDeployment(log: (line: string) => void): Promise<Depl
     const jsm = await nc.jetstreamManager({ timeout: 2_000 });
     const js = nc.jetstream({ timeout: 2_000 });
     await createStreams(jsm);
-    log("streams SESSIONS and USERS created with 3 replicas");
+    const replicas = await Promise.all(
+      ["SESSIONS", "USERS"].map(async (name) => {
+        const info = await jsm.streams.info(name);
+        return `${name} R${info.config.num_replicas} (leader ${info.cluster?.leader ?? "none"}, ${1 + (info.cluster?.replicas?.length ?? 0)} peers)`;
+      }),
+    );
+    log(`streams: ${replicas.join(", ")}`);
 
     const serviceKey = randomBytes(24).toString("base64url");
     const env = instanceEnv({
