@@ -67,15 +67,15 @@ export class FaultInjector {
       const now = Date.now();
       const due = planned.findIndex((p) => p.at <= now);
       if (due >= 0) {
+        // A planned fault waits for its limits (another PostgreSQL or NATS fault still held): every kind happens.
         const [plan] = planned.splice(due, 1);
-        this.inject(plan!.kind);
+        this.inject(plan!.kind, true);
       } else if (now >= nextRandom) {
         this.inject(this.random.pick(FAULT_KINDS));
         nextRandom = now + this.random.int(2_000, 7_000);
       }
       await Bun.sleep(50);
     }
-    // A planned fault blocked by a limit until the end is injected now: every kind happens.
     for (const plan of planned) this.inject(plan.kind, true);
     while (this.running.size > 0) await Promise.all([...this.running]);
   }

@@ -87,22 +87,28 @@ async function runLoop(options: WorkloadOptions, loop: number, random: Random): 
     drop(device);
   };
 
+  let steps = 0;
   while (!stopped()) {
+    steps += 1;
     const device = devices.length > 0 ? random.pick(devices) : null;
-    const kind = device
-      ? random.weighted({
-          create: devices.length < MAX_DEVICES ? 2 : 0,
-          refresh: 5,
-          concurrent: 1,
-          lost_answer: 1,
-          validate: 3,
-          me: 2,
-          logout: 1,
-          revoke: 1,
-          logout_all: 0.4,
-          user_deleted: 0.15,
-        })
-      : "create";
+    // However slow the machine, every run deletes at least one user (loop 0, at its 30th step).
+    const kind =
+      loop === 0 && steps === 30
+        ? "user_deleted"
+        : device
+          ? random.weighted({
+              create: devices.length < MAX_DEVICES ? 2 : 0,
+              refresh: 5,
+              concurrent: 1,
+              lost_answer: 1,
+              validate: 3,
+              me: 2,
+              logout: 1,
+              revoke: 1,
+              logout_all: 0.4,
+              user_deleted: 0.15,
+            })
+          : "create";
 
     if (kind === "create") {
       const op = await call("create", {}, "POST", "/session", {
