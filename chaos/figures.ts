@@ -17,9 +17,9 @@ export interface Recovery {
   fault: Fault;
   /** Whether a request failed (503 / lost) after the fault began and before it was healed. */
   outage: boolean;
-  /** fault start → the first 2xx of a request sent after the first failure (0 without an outage); null: none. */
+  /** fault start → the first 2xx of a request sent after the last failed one of the fault's time (0 without an outage); null: none. */
   firstSuccessMs: number | null;
-  /** fault start → the first event made after the fault began arrived on the stream; null: none. */
+  /** fault start → the first event made after the outage (or the fault's start) arrived on the stream; null: none. */
   eventsFlowingMs: number | null;
 }
 
@@ -51,18 +51,22 @@ export function computeFigures(ops: Op[], faults: Fault[], events: SeenEvent[]):
   const faultSet = new Set(anyFault);
 
   const recoveries = faults.map((fault): Recovery => {
-    const firstFailure = requests.find((op) => op.start >= fault.start && op.start <= fault.end && !answered(op));
+    const failures = requests.filter((op) => op.start >= fault.start && op.start <= fault.end && !answered(op));
+    const lastFailure = failures[failures.length - 1];
     let firstSuccessMs: number | null = 0;
-    if (firstFailure) {
+    if (lastFailure) {
+      // After the last failure: requests already past the failing part may still succeed in between.
       const success = requests.find(
-        (op) => op.start >= firstFailure.start && op.status !== null && op.status >= 200 && op.status < 300,
+        (op) => op.start >= lastFailure.start && op.status !== null && op.status >= 200 && op.status < 300,
       );
       firstSuccessMs = success ? success.end - fault.start : null;
     }
-    const event = events.find((e) => e.time >= fault.start);
+    // An event made after the outage (or, without one, after the fault began) shows the relay working again.
+    const after = lastFailure ? lastFailure.start : fault.start;
+    const event = events.find((e) => e.time >= after);
     return {
       fault,
-      outage: firstFailure !== undefined,
+      outage: lastFailure !== undefined,
       firstSuccessMs,
       eventsFlowingMs: event ? event.received - fault.start : null,
     };

@@ -41,6 +41,9 @@ export interface FinalState {
   drained: boolean;
   /** Time from the last fault's heal until drained, ms. */
   drainMs: number;
+  /** …until the outbox was first empty, and until USERS was first consumed, ms (null: never). */
+  outboxEmptyMs: number | null;
+  usersConsumedMs: number | null;
 }
 
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -56,12 +59,16 @@ export async function collectFinalState(deployment: Deployment, history: History
   const sql = deployment.sql();
   const started = Date.now();
   let drained = false;
+  let outboxEmptyMs: number | null = null;
+  let usersConsumedMs: number | null = null;
   while (Date.now() - started < DRAIN_TIMEOUT_MS) {
     const [{ pending }] = await sql`select count(*)::int as pending from outbox where sent_at is null`.catch(() => [
       { pending: -1 },
     ]);
     const users = await deployment.jsm.consumers.info(USERS, "session-service").catch(() => null);
     const consumed = users !== null && users.num_pending === 0 && users.num_ack_pending === 0;
+    if (pending === 0) outboxEmptyMs ??= Date.now() - started;
+    if (consumed) usersConsumedMs ??= Date.now() - started;
     if (pending === 0 && consumed) {
       drained = true;
       break;
@@ -91,7 +98,7 @@ export async function collectFinalState(deployment: Deployment, history: History
   );
   const stream = await readStream(deployment);
   const validations = await validateAll(deployment, instances, history);
-  return { sessions, outbox, stream, deletedUsers, validations, drained, drainMs };
+  return { sessions, outbox, stream, deletedUsers, validations, drained, drainMs, outboxEmptyMs, usersConsumedMs };
 }
 
 function describe(seq: number, id: string, subject: string, payload: string): EventRow {

@@ -66,3 +66,12 @@ export class History {
 export function answered(op: Op): boolean {
   return op.status !== null && op.status !== 503;
 }
+
+/** The ops without any token, for a file to look into: session ids, statuses and times stay. */
+export function redacted(ops: Op[]): Array<Omit<Op, "token">> {
+  return ops.map(({ token: _token, body, ...rest }) => {
+    if (!body) return rest;
+    const { refresh_token: _refresh, access_token: _access, ...kept } = body;
+    return { ...rest, body: kept };
+  });
+}

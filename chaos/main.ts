@@ -1,11 +1,13 @@
 /**
  * `bun run chaos`: a fault-injection run of the multi-instance deployment with a check of the
  * whole history (see README, "Running several instances"). CHAOS_SECONDS (default 120) bounds
- * the workload, CHAOS_SEED repeats a run, CHAOS_REPORT_JSON writes the result for tests.
+ * the workload, CHAOS_SEED repeats a run, CHAOS_REPORT_JSON writes the result for tests,
+ * CHAOS_HISTORY_JSON every operation (without its tokens).
  * Exit status 0 without violations, 1 with some or on an error.
  */
 import { writeFileSync } from "node:fs";
 import { cleanUp, installCleanup } from "../bench/processes";
+import { redacted } from "./history";
 import { chooseSeed } from "./random";
 import { formatReport } from "./report";
 import { runChaos } from "./run";
@@ -27,7 +29,11 @@ try {
     log: (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`),
   });
   console.log(`\n${formatReport(result)}`);
-  if (process.env.CHAOS_REPORT_JSON) writeFileSync(process.env.CHAOS_REPORT_JSON, JSON.stringify(result));
+  if (process.env.CHAOS_REPORT_JSON)
+    writeFileSync(process.env.CHAOS_REPORT_JSON, JSON.stringify({ ...result, ops: undefined }));
+  // For looking into a violation: every operation, its tokens left out.
+  if (process.env.CHAOS_HISTORY_JSON)
+    writeFileSync(process.env.CHAOS_HISTORY_JSON, JSON.stringify(redacted(result.ops)));
   code = result.violations.length === 0 ? 0 : 1;
 } catch (error) {
   console.error(`chaos: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

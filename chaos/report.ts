@@ -59,7 +59,11 @@ export function formatReport(result: ChaosResult): string {
   }
   lines.push("");
   lines.push(
-    `events: ${counts.outboxRows.toLocaleString("en-US")} outbox rows, ${counts.streamMessages.toLocaleString("en-US")} messages in SESSIONS; ${counts.sessionsCreated.toLocaleString("en-US")} sessions created (${counts.sessionsStored.toLocaleString("en-US")} stored); ${counts.userDeletedPublished} user.deleted published; ${counts.tokensValidated.toLocaleString("en-US")} refresh tokens validated on every instance at the end; relayed ${(result.drainMs / 1000).toFixed(1)} s after the last heal`,
+    `events: ${counts.outboxRows.toLocaleString("en-US")} outbox rows, ${counts.streamMessages.toLocaleString("en-US")} messages in SESSIONS; ${counts.sessionsCreated.toLocaleString("en-US")} sessions created (${counts.sessionsStored.toLocaleString("en-US")} stored); ${counts.userDeletedPublished} user.deleted published; ${counts.tokensValidated.toLocaleString("en-US")} refresh tokens validated on every instance at the end`,
+  );
+  const secondsOrNever = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
+  lines.push(
+    `after the workload (everything healed): outbox empty after ${secondsOrNever(result.outboxEmptyMs)}, USERS consumed after ${secondsOrNever(result.usersConsumedMs)} (a user.deleted that met an unavailable store waits out its nak delay, doubling per delivery), both at once after ${(result.drainMs / 1000).toFixed(1)} s`,
   );
   lines.push("");
   lines.push(`violations: ${result.violations.length}`);

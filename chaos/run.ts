@@ -9,7 +9,7 @@ import { EventWatch } from "./event-watch";
 import { type Fault, FaultInjector } from "./faults";
 import { computeFigures, type Figures } from "./figures";
 import { collectFinalState } from "./final-state";
-import { History } from "./history";
+import { History, type Op } from "./history";
 import { Random } from "./random";
 import { runWorkload } from "./workload";
 
@@ -28,6 +28,8 @@ export interface ChaosResult {
   wallMs: number;
   faults: Fault[];
   figures: Figures;
+  /** Every operation (holds tokens: never printed as is). */
+  ops: Op[];
   violations: Violation[];
   counts: {
     ops: number;
@@ -39,6 +41,8 @@ export interface ChaosResult {
     tokensValidated: number;
   };
   drainMs: number;
+  outboxEmptyMs: number | null;
+  usersConsumedMs: number | null;
 }
 
 /** The instances' REFRESH_REUSE_GRACE (their default). */
@@ -102,6 +106,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       seconds: options.seconds,
       wallMs: Date.now() - began,
       faults: faults.faults,
+      ops: history.ops,
       figures: computeFigures(history.ops, faults.faults, watch.seen),
       violations,
       counts: {
@@ -114,6 +119,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         tokensValidated: final.validations.size,
       },
       drainMs: final.drainMs,
+      outboxEmptyMs: final.outboxEmptyMs,
+      usersConsumedMs: final.usersConsumedMs,
     };
   } finally {
     await deployment.stop();

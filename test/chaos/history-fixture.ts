@@ -97,6 +97,8 @@ export function cleanHistory(): CheckInput {
     validations: new Map(["T0", "T1", "T2", "A0"].map((token) => [token, [false, false, false]])),
     drained: true,
     drainMs: 100,
+    outboxEmptyMs: 50,
+    usersConsumedMs: 100,
   };
   final.stream = final.outbox.map(({ sentAt: _, ...row }) => ({ ...row }));
   return { ops, final, graceMs: 10_000 };
