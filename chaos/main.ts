@@ -14,6 +14,12 @@ import { runChaos } from "./run";
 
 installCleanup();
 const seconds = Number(process.env.CHAOS_SECONDS ?? "120");
+// CHAOS_LOOPS: concurrent clients (default 6); the test suite's run uses fewer, to leave the shared cores to other tests.
+const loops = Number(process.env.CHAOS_LOOPS ?? "6");
+if (!Number.isInteger(loops) || loops < 1 || loops > 64) {
+  console.error("CHAOS_LOOPS must be a whole number from 1 to 64");
+  process.exit(2);
+}
 if (!Number.isFinite(seconds) || seconds < 10 || seconds > 3_600) {
   console.error("CHAOS_SECONDS must be a number of seconds from 10 to 3600");
   process.exit(2);
@@ -26,6 +32,7 @@ try {
   const result = await runChaos({
     seconds,
     seed,
+    loops,
     log: (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`),
   });
   console.log(`\n${formatReport(result)}`);
