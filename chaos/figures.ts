@@ -15,6 +15,8 @@ export interface Availability {
 
 export interface Recovery {
   fault: Fault;
+  /** Whether another fault was active at some moment of this one. */
+  overlapped: boolean;
   /** Whether a request failed (503 / lost) after the fault began and before it was healed. */
   outage: boolean;
   /** fault start → the first 2xx of a request sent after the last failed one of the fault's time (0 without an outage); null: none. */
@@ -28,6 +30,8 @@ export interface Figures {
   noFault: Availability;
   anyFault: Availability;
   byKind: Record<FaultKind, Availability>;
+  /** While only faults of that kind were active (its own effect, not that of an overlapping one). */
+  byKindAlone: Record<FaultKind, Availability>;
   recoveries: Recovery[];
   opsByKind: Record<string, Record<string, number>>;
 }
@@ -44,6 +48,15 @@ export function computeFigures(ops: Op[], faults: Fault[], events: SeenEvent[]):
   const during = (kind?: FaultKind) =>
     requests.filter((op) => faults.some((f) => (kind === undefined || f.kind === kind) && activeAt(f, op.start)));
   const byKind = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, availability(during(kind))])) as Record<
+    FaultKind,
+    Availability
+  >;
+  const alone = (kind: FaultKind) =>
+    requests.filter((op) => {
+      const active = faults.filter((f) => activeAt(f, op.start));
+      return active.length > 0 && active.every((f) => f.kind === kind);
+    });
+  const byKindAlone = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, availability(alone(kind))])) as Record<
     FaultKind,
     Availability
   >;
@@ -66,6 +79,9 @@ export function computeFigures(ops: Op[], faults: Fault[], events: SeenEvent[]):
     const event = events.find((e) => e.time >= after);
     return {
       fault,
+      overlapped: faults.some(
+        (g) => g !== fault && g.start < (fault.end || Infinity) && fault.start < (g.end || Infinity),
+      ),
       outage: lastFailure !== undefined,
       firstSuccessMs,
       eventsFlowingMs: event ? event.received - fault.start : null,
@@ -83,6 +99,7 @@ export function computeFigures(ops: Op[], faults: Fault[], events: SeenEvent[]):
     noFault: availability(requests.filter((op) => !faultSet.has(op))),
     anyFault: availability(anyFault),
     byKind,
+    byKindAlone,
     recoveries,
     opsByKind,
   };

@@ -3,7 +3,8 @@ import { FAULT_KINDS } from "./faults";
 import type { Availability } from "./figures";
 import type { ChaosResult } from "./run";
 
-const percent = (a: Availability) => `${(a.share * 100).toFixed(2)} % of ${a.requests.toLocaleString("en-US")}`;
+const percent = (a: Availability) =>
+  a.requests === 0 ? "no requests" : `${(a.share * 100).toFixed(2)} % of ${a.requests.toLocaleString("en-US")}`;
 
 function spread(values: Array<number | null>): string {
   const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
@@ -47,14 +48,24 @@ export function formatReport(result: ChaosResult): string {
   lines.push(`  overall           ${percent(figures.overall)}`);
   lines.push(`  no fault active   ${percent(figures.noFault)}`);
   lines.push(`  any fault active  ${percent(figures.anyFault)}`);
-  for (const kind of FAULT_KINDS) lines.push(`  ${kind.padEnd(17)} ${percent(figures.byKind[kind])}`);
+  for (const kind of FAULT_KINDS) {
+    lines.push(
+      `  ${kind.padEnd(17)} ${percent(figures.byKind[kind])}; with no other kind active ${percent(figures.byKindAlone[kind])}`,
+    );
+  }
   lines.push("");
-  lines.push("recovery (from the fault's injection):");
+  lines.push("recovery, from the fault's injection (all faults | those that overlapped no other):");
   for (const kind of FAULT_KINDS) {
     const of = figures.recoveries.filter((r) => r.fault.kind === kind);
-    const outages = of.filter((r) => r.outage).length;
+    const single = of.filter((r) => !r.overlapped);
+    const outages = (list: typeof of) =>
+      `${list.filter((r) => r.outage).length} of ${list.length} with a client-visible outage`;
+    lines.push(`  ${kind}`);
     lines.push(
-      `  ${kind.padEnd(17)} first success after the outage: ${spread(of.map((r) => r.firstSuccessMs))} (${outages} of ${of.length} with a client-visible outage); events flowing: ${spread(of.map((r) => r.eventsFlowingMs))}`,
+      `    first success after the outage: ${spread(of.map((r) => r.firstSuccessMs))}, ${outages(of)} | ${spread(single.map((r) => r.firstSuccessMs))}, ${outages(single)}`,
+    );
+    lines.push(
+      `    events flowing again:           ${spread(of.map((r) => r.eventsFlowingMs))} | ${spread(single.map((r) => r.eventsFlowingMs))}`,
     );
   }
   lines.push("");
