@@ -91,13 +91,13 @@ export function cleanUp(): Promise<void> {
 /** The signal that stopped the run, if one did (its failures are then expected, not reported). */
 export const interrupted = () => interruptedBy;
 
-/** Ctrl-C, SIGTERM and any exit run the cleanup. */
-export function installCleanup(): void {
+/** Ctrl-C, SIGTERM and any exit run the cleanup; `program` names who is stopping in the message. */
+export function installCleanup(program = "bench"): void {
   process.on("exit", killAndRemove);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(signal, async () => {
       interruptedBy = signal;
-      console.error(`\nbench: ${signal}, stopping every process it started`);
+      console.error(`\n${program}: ${signal}, stopping every process it started`);
       await cleanUp();
       process.exit(130);
     });

@@ -12,7 +12,7 @@ import { chooseSeed } from "./random";
 import { formatReport } from "./report";
 import { runChaos } from "./run";
 
-installCleanup();
+installCleanup("chaos");
 const seconds = Number(process.env.CHAOS_SECONDS ?? "120");
 // CHAOS_LOOPS: concurrent clients (default 6); the test suite's run uses fewer, to leave the shared cores to other tests.
 const loops = Number(process.env.CHAOS_LOOPS ?? "6");
