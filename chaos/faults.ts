@@ -96,7 +96,8 @@ export class FaultInjector {
 
   /** Claims the target and returns the fault's run, or null when a limit forbids it now. */
   private begin(kind: FaultKind): Promise<void> | null {
-    const hold = this.random.int(...HOLD_MS[kind]);
+    // Drawn only once the fault may start: a blocked attempt leaves the seeded sequence as it was.
+    const hold = () => this.random.int(...HOLD_MS[kind]);
     const { instances, nats, postgres } = this.deployment;
     switch (kind) {
       case "instance-kill": {
@@ -107,7 +108,7 @@ export class FaultInjector {
         return this.hold(
           kind,
           instance.name,
-          hold,
+          hold(),
           () => instance.process.kill(),
           async () => {
             await startInstance(instance);
@@ -133,7 +134,7 @@ export class FaultInjector {
         return this.hold(
           kind,
           () => node.name,
-          hold,
+          hold(),
           inject,
           async () => {
             await nats.restart(node);
@@ -149,7 +150,7 @@ export class FaultInjector {
         return this.hold(
           kind,
           "postgres",
-          hold,
+          hold(),
           () => (freeze ? postgres.freeze() : postgres.stopFast()),
           async () => {
             if (freeze) postgres.thaw();
