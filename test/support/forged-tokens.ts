@@ -111,6 +111,25 @@ const signForeign = (ctx: ForgeryContext, header: Record<string, unknown>, paylo
     .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", ...header } as never)
     .sign(ctx.attacker.privateKey);
 
+/** Base64 with its `=` padding: a member is lengthened until there is some. */
+function padded(header: Record<string, unknown>): string {
+  for (let filler = ""; ; filler += "x") {
+    const text = Buffer.from(JSON.stringify({ ...header, filler })).toString("base64");
+    if (text.endsWith("=")) return text;
+  }
+}
+
+/** Standard base64 (no padding) holding both `+` and `/`, which base64url never has. */
+function standardBase64(payload: JWTPayload): string {
+  // ">" and "?" encode to "+" and "/" at some offset; shift them until both show.
+  for (let filler = ""; ; filler += "x") {
+    const text = Buffer.from(JSON.stringify({ ...payload, filler, odd: ">>>???" }))
+      .toString("base64")
+      .replace(/=+$/, "");
+    if (text.includes("+") && text.includes("/")) return text;
+  }
+}
+
 /** alice's real token with its payload changed and the original signature kept. */
 function tampered(ctx: ForgeryContext, change: (claims: Record<string, unknown>) => Record<string, unknown>) {
   const [h, p, s] = ctx.alice.access_token.split(".") as [string, string, string];
@@ -271,22 +290,12 @@ export const FORGED_TOKENS: readonly ForgedToken[] = [
   // form (§9); the server's decoder (jose) tolerates the padding, and §2 asks no more.
   {
     ...refused("real key, header with base64 padding", SHAPE, (ctx) =>
-      signRawReal(
-        ctx,
-        Buffer.from(JSON.stringify({ ...goodHeader(ctx), pad: "x" })).toString("base64"),
-        encode(claimsFor(ctx, ctx.alice)),
-      ),
+      signRawReal(ctx, padded({ ...goodHeader(ctx), pad: "x" }), encode(claimsFor(ctx, ctx.alice))),
     ),
     server: "accepted",
   },
   refused("real key, payload in standard base64 (+ and /)", SHAPE, (ctx) =>
-    signRawReal(
-      ctx,
-      encode(goodHeader(ctx)),
-      Buffer.from(JSON.stringify(claimsFor(ctx, ctx.alice, { pad: "???>>>" })))
-        .toString("base64")
-        .replace(/=+$/, ""),
-    ),
+    signRawReal(ctx, encode(goodHeader(ctx)), standardBase64(claimsFor(ctx, ctx.alice))),
   ),
   refused("real key, header not JSON", SHAPE, (ctx) =>
     signRawReal(ctx, base64url.encode("{alg:EdDSA}"), encode(claimsFor(ctx, ctx.alice))),
