@@ -4,10 +4,16 @@
  * A refused token never changes the store.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { importJWK, type JWK, jwtVerify } from "jose";
 import type { TokenPair } from "../../server/core/sessions";
 import { bearer, openTestApp, SERVICE_KEY, serviceAuth } from "../support/core";
-import { FORGED_TOKENS, type ForgeryContext, handMadeControl, startAttacker } from "../support/forged-tokens";
+import {
+  FORGED_TOKENS,
+  type ForgeryContext,
+  handMadeControl,
+  signedControl,
+  startAttacker,
+} from "../support/forged-tokens";
 import { expectError, json, openSession, snapshot, type TestApp } from "../support/http";
 
 let t: TestApp;
@@ -66,25 +72,6 @@ async function refused(
 }
 const INVALID = 'Bearer error="invalid_token"';
 
-const claimsFor = (pair: TokenPair, extra: JWTPayload = {}): JWTPayload => {
-  const now = Math.floor(t.clock.now() / 1000);
-  return {
-    iss: "session-service",
-    aud: "api",
-    sub: pair.user_id,
-    sid: pair.session_id,
-    iat: now,
-    exp: now + 900,
-    jti: crypto.randomUUID(),
-    ...extra,
-  };
-};
-/** Signed with the service's real private key, so only the named difference can make it fail. */
-async function signReal(payload: JWTPayload, header: Record<string, unknown> = {}) {
-  const { kid, alg, key } = await t.core.keys.signingKey();
-  return new SignJWT(payload).setProtectedHeader({ alg, kid, typ: "at+jwt", ...header } as never).sign(key);
-}
-
 describe("the positive controls", () => {
   test("a real token is accepted on every user endpoint", async () => {
     const res = await t.call("GET", "/session/me", { headers: bearer(alice.access_token) });
@@ -92,7 +79,7 @@ describe("the positive controls", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
   test("a token crafted with the real key and correct claims is accepted (so the forgeries below test one thing each)", async () => {
-    const res = await t.call("GET", "/session/me", { headers: bearer(await signReal(claimsFor(alice))) });
+    const res = await t.call("GET", "/session/me", { headers: bearer(await signedControl(forgery)) });
     expect(res.status).toBe(200);
   });
   test("the scheme name is case-insensitive", async () => {

@@ -1,16 +1,24 @@
 /**
  * Bad input to verify(), against the real server's JWKS: not a string, empty, 1 MiB, and every
- * entry of test/support/forged-tokens.ts (test/http/access-tokens.test.ts sends the same ones to the
- * server). Each is refused with its code, and no error text holds the token. The 1 MiB token is refused before it
- * is parsed: it names an unknown kid, and no JWKS request follows.
+ * entry of test/support/forged-tokens.ts (test/http/access-tokens.test.ts sends the same ones to
+ * the server). Each is refused with its code, and no error text holds the token. The 1 MiB token
+ * is refused before it is parsed: it names an unknown kid, and no JWKS request follows.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { base64url, decodeJwt, type JWTPayload, SignJWT } from "jose";
+import { base64url, decodeJwt } from "jose";
 import type { Verifier } from "../../verifier/index.ts";
 import { openCoreAt } from "../cli/support";
 import { tempDir } from "../support/core";
-import { FORGED_TOKENS, type ForgeryContext, handMadeControl, startAttacker } from "../support/forged-tokens";
+import {
+  claimsFor,
+  FORGED_TOKENS,
+  type ForgeryContext,
+  handMadeControl,
+  signedControl,
+  signReal,
+  startAttacker,
+} from "../support/forged-tokens";
 import { type Pair, type RunningServer, startServer } from "../support/server";
 import { AUDIENCE, countingProxy, expectRefused, ISSUER, openSession, Verifiers } from "./support";
 
@@ -61,23 +69,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const claimsFor = (pair: Pair, extra: JWTPayload = {}): JWTPayload => {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: ISSUER,
-    aud: AUDIENCE,
-    sub: pair.user_id,
-    sid: pair.session_id,
-    iat: now,
-    exp: now + 900,
-    jti: crypto.randomUUID(),
-    ...extra,
-  };
-};
-const signReal = (payload: JWTPayload, header: Record<string, unknown> = {}) =>
-  new SignJWT(payload)
-    .setProtectedHeader({ alg: realKey.alg, kid: realKey.kid, typ: "at+jwt", ...header } as never)
-    .sign(realKey.key);
 describe("positive controls", () => {
   test("a real token verifies, with the claims the service put in it", async () => {
     const claims = await verifier.verify(alice.access_token);
@@ -85,11 +76,11 @@ describe("positive controls", () => {
     expect(claims).toMatchObject({ sub: "alice", sid: alice.session_id, iss: ISSUER, aud: AUDIENCE });
   }, 30_000);
   test("a token made with the real key and correct claims verifies (so each forgery below tests one thing)", async () => {
-    expect((await verifier.verify(await signReal(claimsFor(alice)))).sid).toBe(alice.session_id);
+    expect((await verifier.verify(await signedControl(forgery))).sid).toBe(alice.session_id);
   }, 30_000);
   test("exp within the 5 s tolerance is still accepted", async () => {
     const exp = Math.floor(Date.now() / 1000) - 3;
-    await verifier.verify(await signReal(claimsFor(alice, { exp })));
+    await verifier.verify(await signReal(forgery, claimsFor(forgery, alice, { exp })));
   }, 30_000);
 });
 
@@ -126,7 +117,7 @@ describe("not a token at all", () => {
     // The same header with a normal payload does make the verifier look for the kid: the control.
     await expectRefused(
       verifier,
-      `${header}.${base64url.encode(JSON.stringify(claimsFor(alice)))}.${"B".repeat(86)}`,
+      `${header}.${base64url.encode(JSON.stringify(claimsFor(forgery, alice)))}.${"B".repeat(86)}`,
       "invalid_token",
     );
     expect(proxy.state.requests).toBe(before + 1);
