@@ -19,7 +19,9 @@ export class Api {
   private async call(path: string, init: RequestInit, expected: number): Promise<Response> {
     const response = await fetch(`${this.base}${path}`, init);
     if (response.status !== expected) {
-      throw new Error(`${init.method ?? "GET"} ${path}: ${response.status} (expected ${expected}) ${await response.text()}`);
+      throw new Error(
+        `${init.method ?? "GET"} ${path}: ${response.status} (expected ${expected}) ${await response.text()}`,
+      );
     }
     return response;
   }
@@ -33,14 +35,24 @@ export class Api {
   }
 
   async create(userId: string, dpopJkt?: string): Promise<Pair> {
-    const body = { user_id: userId, user_agent: USER_AGENT, ip: "192.0.2.1", ...(dpopJkt ? { dpop_jkt: dpopJkt } : {}) };
+    const body = {
+      user_id: userId,
+      user_agent: USER_AGENT,
+      ip: "192.0.2.1",
+      ...(dpopJkt ? { dpop_jkt: dpopJkt } : {}),
+    };
     const response = await this.post("/session", body, { authorization: `Bearer ${SERVICE_KEY}` }, 201);
     return (await response.json()) as Pair;
   }
 
   async refresh(refreshToken: string, dpopProof?: string): Promise<Pair> {
     const headers: Record<string, string> = dpopProof ? { dpop: dpopProof } : {};
-    const response = await this.post("/session/refresh", { refresh_token: refreshToken, user_agent: USER_AGENT }, headers, 200);
+    const response = await this.post(
+      "/session/refresh",
+      { refresh_token: refreshToken, user_agent: USER_AGENT },
+      headers,
+      200,
+    );
     return (await response.json()) as Pair;
   }
 

@@ -22,8 +22,8 @@ import { startNats } from "../test/support/nats";
 import { startPrivatePostgres } from "../test/support/private-postgres";
 import { type RunningServer, startServer } from "../test/support/server";
 import { waitFor } from "../test/support/wait";
-import { type CapacityResults, type OperationFigures, writeCapacityReport } from "./capacity-report";
 import { Api, inParallel, type Pair } from "./capacity-ops";
+import { type CapacityResults, type OperationFigures, writeCapacityReport } from "./capacity-report";
 import { BENCH_DPOP_MAX_AGE, BENCH_PUBLIC_URL, dpopClientKeys, refreshProof } from "./dpop-proofs";
 import { describeMachine } from "./machine";
 import { PgCounters, pgDelta, STATS_FLUSH_MS } from "./pg-counters";
@@ -84,7 +84,9 @@ async function main(): Promise<void> {
   installCleanup();
   const started = Date.now();
   const machine = await describeMachine();
-  console.log(`capacity: ${OPS} requests per operation, ${SIZE_SESSIONS} sessions for sizes, ${RELAY_EVENTS} relayed events`);
+  console.log(
+    `capacity: ${OPS} requests per operation, ${SIZE_SESSIONS} sessions for sizes, ${RELAY_EVENTS} relayed events`,
+  );
 
   const pg = await startPrivatePostgres("-c fsync=on -c autovacuum=off");
   undoOnInterrupt(async () => pg.cleanup());
@@ -154,7 +156,11 @@ async function main(): Promise<void> {
         if (n !== SESSIONS_PER_LISTED_USER) throw new Error(`me listed ${n} sessions`);
       },
     },
-    { name: "revoke", what: "POST /session/revoke (logout by refresh token)", run: (i) => api.revokeByToken(toRevoke[i]!.refresh_token) },
+    {
+      name: "revoke",
+      what: "POST /session/revoke (logout by refresh token)",
+      run: (i) => api.revokeByToken(toRevoke[i]!.refresh_token),
+    },
     {
       name: "delete-one",
       what: "DELETE /session/:id (logout one device)",
@@ -366,7 +372,10 @@ function sqliteFromBenchResults(): CapacityResults["sqlite"] {
     sqliteFull: rates("sqlite-full"),
     postgres: rates("postgres"),
     cpuUsPerRequest: Object.fromEntries(
-      results.quiet.workloads.map((w: { workload: string; cpuUsPerRequest: number }) => [w.workload, w.cpuUsPerRequest]),
+      results.quiet.workloads.map((w: { workload: string; cpuUsPerRequest: number }) => [
+        w.workload,
+        w.cpuUsPerRequest,
+      ]),
     ),
   };
 }

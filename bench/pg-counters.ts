@@ -118,7 +118,10 @@ export class PgCounters {
         heapBytes: Number(r.heap),
         indexBytes: Number(r.index_bytes),
         totalBytes: Number(r.total),
-        indexes: indexRows.map((i: { relname: string; bytes: string }) => ({ name: i.relname, bytes: Number(i.bytes) })),
+        indexes: indexRows.map((i: { relname: string; bytes: string }) => ({
+          name: i.relname,
+          bytes: Number(i.bytes),
+        })),
       });
     }
     return out.sort((a, b) => b.totalBytes - a.totalBytes);
