@@ -8,6 +8,8 @@ export interface OperationFigures {
   name: string;
   what: string;
   requests: number;
+  /** Requests in flight: 1, or more for the group-commit phase. */
+  concurrency: number;
   /** PostgreSQL round trips of one request: median, max and mean over the phase's requests. */
   roundTripsMedian: number;
   roundTripsMax: number;
@@ -28,7 +30,8 @@ export interface OperationFigures {
   serverCpuUs: number;
   postgresCpuUs: number;
   latencyP50Ms: number;
-  sequentialPerSecond: number;
+  /** Requests/s of the phase (with the proxy in between; a sequential phase waits for each answer). */
+  perSecond: number;
 }
 
 export interface RelayResult {
@@ -112,6 +115,14 @@ export function capacityMarkdown(r: CapacityResults): string {
       (o) =>
         `| ${o.name} — ${o.what} | ${o.roundTripsMedian} (${o.roundTripsMax}) | ${o.statementsMedian} | ${dec(o.durableCommits)} | ${dec(o.walSyncs)} | ${int(o.walBytes)} | ${dec(o.walRecords, 1)} | ${rowsCell(o.rows)} | ${dec(o.events)} | ${int(o.serverCpuUs)} | ${int(o.postgresCpuUs)} | ${dec(o.latencyP50Ms)} |`,
     ),
+    "",
+    `Commits per fsync (group commit): ${r.operations
+      .filter((o) => o.walSyncs > 0)
+      .map((o) => `${o.name} ${dec(o.durableCommits / o.walSyncs)}`)
+      .join(
+        ", ",
+      )}. Requests/s through the proxy: ${r.operations.map((o) => `${o.name} ${int(o.perSecond)}`).join(", ")}.`,
+    `Round trips of a phase with requests in flight are its mean per request (turns of different requests interleave).`,
     "",
     `Idle server for ${r.idle.seconds} s (key reloads, store statistics): ${r.idle.wire.roundTrips} round trips, ${r.idle.pg.durableCommits} commits, ${int(r.idle.pg.walBytes)} WAL bytes.`,
     `Full-page images in the phases (WAL after a checkpoint touches a page first): ${r.operations.map((o) => `${o.name} ${dec(o.walFullPageImages)}`).join(", ")} per request.`,

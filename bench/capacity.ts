@@ -37,6 +37,9 @@ const OPS = Number(process.env.CAPACITY_OPS ?? 200);
 const SIZE_SESSIONS = Number(process.env.CAPACITY_SIZE_SESSIONS ?? 100_000);
 const RELAY_EVENTS = Number(process.env.CAPACITY_RELAY_EVENTS ?? 20_000);
 const SESSIONS_PER_LISTED_USER = 5;
+/** The group-commit phase: refreshes with this many in flight, as under load. */
+const CONCURRENT_REFRESHES = Number(process.env.CAPACITY_CONCURRENT_REFRESHES ?? 3_000);
+const IN_FLIGHT = 50;
 const PREPARE_CONCURRENCY = 8;
 const CLOCK_TICKS = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU time in 1/100 s
 
@@ -78,6 +81,9 @@ interface Phase {
   what: string;
   /** One request; `i` is the request's number in the phase. */
   run(i: number): Promise<unknown>;
+  /** Default OPS, one at a time. With more in flight, round trips are the phase's mean (turns interleave). */
+  requests?: number;
+  concurrency?: number;
 }
 
 async function main(): Promise<void> {
@@ -120,6 +126,7 @@ async function main(): Promise<void> {
   const toValidate = await make("cap-v", OPS);
   const toRevoke = await make("cap-l", OPS);
   const toDelete = await make("cap-d", OPS);
+  const toRefreshConcurrently = await make("cap-g", CONCURRENT_REFRESHES);
   const listed: Pair[][] = await inParallel(range(OPS), PREPARE_CONCURRENCY, async (u) => {
     const pairs: Pair[] = [];
     for (let k = 0; k < SESSIONS_PER_LISTED_USER; k++) pairs.push(await api.create(`cap-m-${u}`));
@@ -146,6 +153,13 @@ async function main(): Promise<void> {
       name: "refresh-bound",
       what: "POST /session/refresh with a DPoP proof",
       run: (i) => api.refresh(toRefreshBound[i]!.refresh_token, proofs[i]),
+    },
+    {
+      name: "refresh-50",
+      what: `POST /session/refresh, ${IN_FLIGHT} in flight (group commit)`,
+      run: (i) => api.refresh(toRefreshConcurrently[i]!.refresh_token),
+      requests: CONCURRENT_REFRESHES,
+      concurrency: IN_FLIGHT,
     },
     { name: "validate", what: "POST /session/validate", run: (i) => api.validate(toValidate[i]!.refresh_token) },
     {
@@ -182,17 +196,29 @@ async function main(): Promise<void> {
     const outboxBefore = await counters.count("outbox");
     const sessionsBefore = await counters.count("sessions");
     const cpuBefore = { server: cpuSeconds(server.proc.pid), pg: postgresCpuSeconds(pg.port) };
+    const requests = phase.requests ?? OPS;
+    const concurrency = phase.concurrency ?? 1;
     const perRequest: WireCounts[] = [];
     const latencies: number[] = [];
+    const wireBefore = wire.snapshot();
     const t0 = performance.now();
-    for (let i = 0; i < OPS; i++) {
-      const w0 = wire.snapshot();
-      const r0 = performance.now();
-      await phase.run(i);
-      latencies.push(performance.now() - r0);
-      perRequest.push(countsBetween(w0, wire.snapshot()));
+    if (concurrency === 1) {
+      for (let i = 0; i < requests; i++) {
+        const w0 = wire.snapshot();
+        const r0 = performance.now();
+        await phase.run(i);
+        latencies.push(performance.now() - r0);
+        perRequest.push(countsBetween(w0, wire.snapshot()));
+      }
+    } else {
+      await inParallel(range(requests), concurrency, async (_, i) => {
+        const r0 = performance.now();
+        await phase.run(i);
+        latencies.push(performance.now() - r0);
+      });
     }
     const seconds = (performance.now() - t0) / 1000;
+    const wireTotal = countsBetween(wireBefore, wire.snapshot());
     const cpuAfter = { server: cpuSeconds(server.proc.pid), pg: postgresCpuSeconds(pg.port) };
     const immediate = await counters.snapshot();
     const events = (await counters.count("outbox")) - outboxBefore;
@@ -200,40 +226,43 @@ async function main(): Promise<void> {
     await Bun.sleep(STATS_FLUSH_MS);
     const flushed = pgDelta(before, await counters.snapshot());
     const exact = pgDelta(before, immediate);
-    const median = (pick: (w: WireCounts) => number) => percentile(perRequest.map(pick), 50);
-    const mean = (pick: (w: WireCounts) => number) => perRequest.reduce((s, w) => s + pick(w), 0) / OPS;
+    const mean = (pick: (w: WireCounts) => number) => pick(wireTotal) / requests;
+    const median = (pick: (w: WireCounts) => number) =>
+      perRequest.length > 0 ? percentile(perRequest.map(pick), 50) : Math.round(mean(pick) * 100) / 100;
+    const max = (pick: (w: WireCounts) => number) => (perRequest.length > 0 ? Math.max(...perRequest.map(pick)) : 0);
     const figures: OperationFigures = {
       name: phase.name,
       what: phase.what,
-      requests: OPS,
+      requests,
+      concurrency,
       roundTripsMedian: median((w) => w.roundTrips),
-      roundTripsMax: Math.max(...perRequest.map((w) => w.roundTrips)),
+      roundTripsMax: max((w) => w.roundTrips),
       roundTripsMean: mean((w) => w.roundTrips),
       statementsMedian: median((w) => w.syncs),
       bytesToServer: mean((w) => w.bytesToServer),
       bytesToClient: mean((w) => w.bytesToClient),
-      durableCommits: exact.durableCommits / OPS,
-      walBytes: exact.walBytes / OPS,
-      walRecords: flushed.walRecords / OPS,
-      walFullPageImages: flushed.walFullPageImages / OPS,
-      walSyncs: flushed.walSyncs / OPS,
-      events: events / OPS,
-      sessionsAdded: sessionsAdded / OPS,
+      durableCommits: exact.durableCommits / requests,
+      walBytes: exact.walBytes / requests,
+      walRecords: flushed.walRecords / requests,
+      walFullPageImages: flushed.walFullPageImages / requests,
+      walSyncs: flushed.walSyncs / requests,
+      events: events / requests,
+      sessionsAdded: sessionsAdded / requests,
       rows: Object.fromEntries(
         Object.entries(flushed.tables).map(([table, r]) => [
           table,
           {
-            inserted: r.inserted / OPS,
-            updated: r.updated / OPS,
-            hotUpdated: r.hotUpdated / OPS,
-            deleted: r.deleted / OPS,
+            inserted: r.inserted / requests,
+            updated: r.updated / requests,
+            hotUpdated: r.hotUpdated / requests,
+            deleted: r.deleted / requests,
           },
         ]),
       ),
-      serverCpuUs: ((cpuAfter.server - cpuBefore.server) * 1e6) / OPS,
-      postgresCpuUs: ((cpuAfter.pg - cpuBefore.pg) * 1e6) / OPS,
+      serverCpuUs: ((cpuAfter.server - cpuBefore.server) * 1e6) / requests,
+      postgresCpuUs: ((cpuAfter.pg - cpuBefore.pg) * 1e6) / requests,
       latencyP50Ms: percentile(latencies, 50),
-      sequentialPerSecond: OPS / seconds,
+      perSecond: requests / seconds,
     };
     operations.push(figures);
     console.log(
