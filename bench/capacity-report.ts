@@ -113,11 +113,11 @@ export function capacityMarkdown(r: CapacityResults): string {
     "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ...r.operations.map(
       (o) =>
-        `| ${o.name} — ${o.what} | ${o.roundTripsMedian} (${o.roundTripsMax}) | ${o.statementsMedian} | ${dec(o.durableCommits)} | ${dec(o.walSyncs)} | ${int(o.walBytes)} | ${dec(o.walRecords, 1)} | ${rowsCell(o.rows)} | ${dec(o.events)} | ${int(o.serverCpuUs)} | ${int(o.postgresCpuUs)} | ${dec(o.latencyP50Ms)} |`,
+        `| ${o.name} — ${o.what} | ${o.concurrency > 1 ? `${dec(o.roundTripsMean)} (mean)` : `${o.roundTripsMedian} (${o.roundTripsMax})`} | ${o.statementsMedian} | ${dec(o.durableCommits)} | ${dec(o.walSyncs)} | ${int(o.walBytes)} | ${dec(o.walRecords, 1)} | ${rowsCell(o.rows)} | ${dec(o.events)} | ${int(o.serverCpuUs)} | ${int(o.postgresCpuUs)} | ${dec(o.latencyP50Ms)} |`,
     ),
     "",
     `Commits per fsync (group commit): ${r.operations
-      .filter((o) => o.walSyncs > 0)
+      .filter((o) => o.walSyncs > 0 && o.durableCommits > 0.5)
       .map((o) => `${o.name} ${dec(o.durableCommits / o.walSyncs)}`)
       .join(
         ", ",
