@@ -105,7 +105,9 @@ export class PostgresDatabase {
   private async withDeadline<T>(work: (givenUp: () => boolean) => Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let expired = false;
-    const pending = work(() => expired);
+    // Awaited once inside a real promise: a Drizzle query builder is a lazy thenable that runs its
+    // statement again on every then/catch, so the catch below would have sent each one twice.
+    const pending = (async () => await work(() => expired))();
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         expired = true;

@@ -21,8 +21,18 @@ const MAX_BATCH = 256;
 export class GroupCommit {
   private queue: Job[] = [];
   private scheduled = false;
+  // Prepared once: every write runs SAVEPOINT and RELEASE, and parsing them each time showed in profiles.
+  private readonly begin;
+  private readonly savepoint;
+  private readonly release;
+  private readonly commitBatch;
 
-  constructor(private readonly client: Database) {}
+  constructor(private readonly client: Database) {
+    this.begin = client.prepare("BEGIN IMMEDIATE");
+    this.savepoint = client.prepare("SAVEPOINT job");
+    this.release = client.prepare("RELEASE job");
+    this.commitBatch = client.prepare("COMMIT");
+  }
 
   run<T>(body: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -43,16 +53,16 @@ export class GroupCommit {
   private commit(batch: Job[]): void {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      this.client.run("BEGIN IMMEDIATE");
+      this.begin.run();
     } catch (error) {
       this.fail(batch, error);
       return;
     }
     for (const job of batch) {
-      this.client.run("SAVEPOINT job");
+      this.savepoint.run();
       try {
         outcomes.push({ ok: true, value: job.body() });
-        this.client.run("RELEASE job");
+        this.release.run();
       } catch (error) {
         // Only this write is undone, unless SQLite already rolled the whole transaction back
         // (disk full, I/O error): then nothing of the batch is committed and every caller hears it.
@@ -64,7 +74,7 @@ export class GroupCommit {
       }
     }
     try {
-      this.client.run("COMMIT");
+      this.commitBatch.run();
     } catch (error) {
       this.undo("ROLLBACK");
       this.fail(batch, error);

@@ -49,8 +49,10 @@ export function prepareQueries(client: Database) {
        where session_id = $sessionId and previous_token_hash = $presentedHash and rotated_at >= $graceStart and ${active}
        returning ${columns}`,
     ),
-    revoke: q<{ id: string; reason: string; now: number }>(
-      `update sessions set revoked_at = $now, revoke_reason = $reason where session_id = $id and ${active} returning ${columns}`,
+    // Owner null: anyone's session (eviction, logout by refresh token, operators).
+    revoke: q<{ id: string; owner: string | null; reason: string; now: number }>(
+      `update sessions set revoked_at = $now, revoke_reason = $reason
+       where session_id = $id and ($owner is null or user_id = $owner) and ${active} returning ${columns}`,
     ),
     rename: q<{ id: string; userId: string; name: string | null; now: number }>(
       `update sessions set name = $name where session_id = $id and user_id = $userId and ${active} returning ${columns}`,

@@ -23,8 +23,14 @@ export class SqliteSessions implements SessionRepository {
     private readonly q: Queries,
   ) {}
 
-  private revokeRow(sessionId: string, reason: RevokeReason, now: number, events: EventFactory): SessionRow | null {
-    const row = this.q.revoke.get({ id: sessionId, reason, now });
+  private revokeRow(
+    sessionId: string,
+    owner: string | null,
+    reason: RevokeReason,
+    now: number,
+    events: EventFactory,
+  ): SessionRow | null {
+    const row = this.q.revoke.get({ id: sessionId, owner, reason, now });
     if (row) emit(this.q, events.revoked(row));
     return row;
   }
@@ -49,7 +55,7 @@ export class SqliteSessions implements SessionRepository {
       const live = maxSessionsPerUser > 0 ? this.q.activeOfUser.all({ userId: row.userId, now: row.createdAt }) : [];
       const evicted: SessionRow[] = [];
       for (const victim of evictionVictims(live, maxSessionsPerUser)) {
-        const revoked = this.revokeRow(victim.sessionId, "session_limit", row.createdAt, events);
+        const revoked = this.revokeRow(victim.sessionId, null, "session_limit", row.createdAt, events);
         if (revoked) evicted.push(revoked);
       }
       this.q.insert.run(row);
@@ -90,10 +96,12 @@ export class SqliteSessions implements SessionRepository {
     events: EventFactory,
   ) {
     return this.database.write(() => {
+      const revoked = this.revokeRow(sessionId, ownerUserId, reason, now, events);
+      if (revoked) return { row: revoked, changed: true };
+      // Nothing changed: the session is unknown, someone else's, or already ended (its row as it is).
       const row = this.q.byId.get({ id: sessionId });
       if (!row || (ownerUserId !== null && row.userId !== ownerUserId)) return null;
-      const revoked = this.revokeRow(sessionId, reason, now, events);
-      return { row: revoked ?? row, changed: revoked !== null };
+      return { row, changed: false };
     });
   }
 

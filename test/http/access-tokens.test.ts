@@ -1,11 +1,19 @@
 /**
  * User endpoints and their access tokens: Authorization header handling, WWW-Authenticate, and
- * forged tokens crafted with jose. A refused token never changes the store.
+ * every forged token of test/support/forged-tokens.ts (the verifier's tests send the same ones).
+ * A refused token never changes the store.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { base64url, decodeJwt, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, SignJWT } from "jose";
+import { importJWK, type JWK, jwtVerify } from "jose";
 import type { TokenPair } from "../../server/core/sessions";
 import { bearer, openTestApp, SERVICE_KEY, serviceAuth } from "../support/core";
+import {
+  FORGED_TOKENS,
+  type ForgeryContext,
+  handMadeControl,
+  signedControl,
+  startAttacker,
+} from "../support/forged-tokens";
 import { expectError, json, openSession, snapshot, type TestApp } from "../support/http";
 
 let t: TestApp;
@@ -13,6 +21,8 @@ let alice: TokenPair;
 let bob: TokenPair;
 let jwk: JWK & { kid: string };
 let before: string;
+let attacker: Awaited<ReturnType<typeof startAttacker>>;
+let forgery: ForgeryContext;
 
 beforeAll(async () => {
   t = await openTestApp();
@@ -20,8 +30,22 @@ beforeAll(async () => {
   bob = await openSession(t, { user_id: "bob" });
   const res = await t.call("GET", "/.well-known/jwks.json");
   jwk = (await json(res)).keys[0];
+  attacker = await startAttacker(jwk.kid);
+  forgery = {
+    signingKey: await t.core.keys.signingKey(),
+    jwk: jwk as ForgeryContext["jwk"],
+    issuer: "session-service",
+    audience: "api",
+    now: () => Math.floor(t.clock.now() / 1000),
+    alice,
+    bob,
+    attacker: attacker.key,
+  };
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  attacker?.stop();
+  await t.close();
+});
 beforeEach(async () => {
   before = await snapshot(t.core);
 });
@@ -48,25 +72,6 @@ async function refused(
 }
 const INVALID = 'Bearer error="invalid_token"';
 
-const claimsFor = (pair: TokenPair, extra: JWTPayload = {}): JWTPayload => {
-  const now = Math.floor(t.clock.now() / 1000);
-  return {
-    iss: "session-service",
-    aud: "api",
-    sub: pair.user_id,
-    sid: pair.session_id,
-    iat: now,
-    exp: now + 900,
-    jti: crypto.randomUUID(),
-    ...extra,
-  };
-};
-/** Signed with the service's real private key, so only the named difference can make it fail. */
-async function signReal(payload: JWTPayload, header: Record<string, unknown> = {}) {
-  const { kid, alg, key } = await t.core.keys.signingKey();
-  return new SignJWT(payload).setProtectedHeader({ alg, kid, typ: "at+jwt", ...header } as never).sign(key);
-}
-
 describe("the positive controls", () => {
   test("a real token is accepted on every user endpoint", async () => {
     const res = await t.call("GET", "/session/me", { headers: bearer(alice.access_token) });
@@ -74,7 +79,7 @@ describe("the positive controls", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
   test("a token crafted with the real key and correct claims is accepted (so the forgeries below test one thing each)", async () => {
-    const res = await t.call("GET", "/session/me", { headers: bearer(await signReal(claimsFor(alice))) });
+    const res = await t.call("GET", "/session/me", { headers: bearer(await signedControl(forgery)) });
     expect(res.status).toBe(200);
   });
   test("the scheme name is case-insensitive", async () => {
@@ -90,13 +95,10 @@ describe("missing, garbled and other-scheme Authorization", () => {
     refused({ authorization: `Token ${alice.access_token}` }, "Bearer", undefined, [alice.access_token]));
   test("the token without a scheme: plain Bearer", () =>
     refused({ authorization: alice.access_token }, "Bearer", undefined, [alice.access_token]));
-  test("Bearer with garbage", () =>
-    refused({ authorization: "Bearer not-a-jwt-GARBAGE" }, INVALID, undefined, ["not-a-jwt-GARBAGE"]));
   test("Bearer with two tokens", () =>
     refused({ authorization: `Bearer ${alice.access_token} ${alice.access_token}` }, INVALID, undefined, [
       alice.access_token,
     ]));
-  test("Bearer with three empty segments", () => refused({ authorization: "Bearer .." }, INVALID));
   test("Bearer with a service key", () =>
     refused({ authorization: `Bearer ${SERVICE_KEY}` }, INVALID, undefined, [SERVICE_KEY]));
   test("Bearer with a refresh token", () =>
@@ -124,98 +126,27 @@ describe("tokens are never read from the URL", () => {
   );
 });
 
-describe('forged access tokens: 401 invalid_token, Bearer error="invalid_token"', () => {
-  test("alg none", async () => {
-    const header = base64url.encode(JSON.stringify({ alg: "none", typ: "at+jwt", kid: jwk.kid }));
-    const payload = base64url.encode(JSON.stringify(claimsFor(alice)));
-    await refused(bearer(`${header}.${payload}.`), INVALID);
+describe('forged access tokens (test/support/forged-tokens.ts): 401 invalid_token, Bearer error="invalid_token"', () => {
+  test("control: the hand-made JWS of the catalogue, unflawed, is accepted", async () => {
+    const res = await t.call("GET", "/session/me", { headers: bearer(await handMadeControl(forgery)) });
+    expect(res.status).toBe(200);
   });
 
-  test("HS256 signed with the public key bytes (and with the JWK text)", async () => {
-    for (const secret of [base64url.decode(jwk.x!), new TextEncoder().encode(JSON.stringify(jwk))]) {
-      const token = await new SignJWT(claimsFor(alice))
-        .setProtectedHeader({ alg: "HS256", kid: jwk.kid, typ: "at+jwt" })
-        .sign(secret);
-      await refused(bearer(token), INVALID);
-    }
+  test.each(FORGED_TOKENS.map((forged) => [forged.name, forged] as const))("%s", async (_, forged) => {
+    const token = await forged.build(forgery);
+    if (forged.server === "accepted") {
+      // Only the reading endpoint: an accepted token on the destructive ones would end alice's sessions.
+      expect((await t.call("GET", "/session/me", { headers: bearer(token) })).status).toBe(200);
+      expect(await snapshot(t.core)).toBe(before);
+    } else await refused(bearer(token), INVALID, undefined, [token]);
   });
 
-  test("tampered payload with the original signature", async () => {
-    const [h, , s] = alice.access_token.split(".");
-    const original = decodeJwt(alice.access_token);
-    for (const change of [
-      { sub: "bob", sid: bob.session_id },
-      { exp: (original.exp as number) + 86_400 },
-      { role: "admin" },
-    ]) {
-      const p = base64url.encode(JSON.stringify({ ...original, ...change }));
-      await refused(bearer(`${h}.${p}.${s}`), INVALID);
-    }
-  });
-
-  test("flipped signature bit", async () => {
-    const [h, p, s] = alice.access_token.split(".");
-    const sig = base64url.decode(s);
-    sig[0] ^= 1;
-    await refused(bearer(`${h}.${p}.${base64url.encode(sig)}`), INVALID);
-  });
-
-  test("signed by another Ed25519 key: unknown kid, the real kid, and no kid", async () => {
-    const { privateKey, publicKey } = await generateKeyPair("EdDSA", { extractable: true });
-    const otherJwk = await exportJWK(publicKey);
-    for (const kid of ["unknown-kid", jwk.kid, undefined]) {
-      const token = await new SignJWT(claimsFor(alice))
-        .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", ...(kid ? { kid } : {}) })
-        .sign(privateKey);
-      await refused(bearer(token), INVALID);
-    }
-    // The attacker's public key embedded in the header (jwk) must not be trusted either.
-    const token = await new SignJWT(claimsFor(alice))
-      .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", jwk: otherJwk })
-      .sign(privateKey);
-    await refused(bearer(token), INVALID);
-  });
-
-  test("the real key with an unknown kid", async () =>
-    refused(bearer(await signReal(claimsFor(alice), { kid: "nope" })), INVALID));
-
-  test.each([
-    ["wrong iss", { iss: "evil" }],
-    ["wrong aud", { aud: "other-api" }],
-    ["aud list without ours", { aud: ["other", "more"] }],
-    ["missing sid", { sid: undefined }],
-    ["missing jti", { jti: undefined }],
-    ["missing exp", { exp: undefined }],
-    ["sid of a session that does not exist", { sid: "019ad1c2-7a3e-7c41-9b7e-3f1f5f0d2c11" }],
-    ["sid that is not a UUID", { sid: "all" }],
-    ["sub of another user than the session's", { sub: "bob" }],
-    ["sid of another user's session", { sid: "BOB" }],
-    ["exp in the past beyond the leeway", { exp: "PAST" }],
-  ])("real key, %s", async (_, change) => {
-    const extra: Record<string, unknown> = { ...change };
-    if (extra.sid === "BOB") extra.sid = bob.session_id;
-    if (extra.exp === "PAST") extra.exp = Math.floor(t.clock.now() / 1000) - 6;
-    const payload = claimsFor(alice, extra as JWTPayload);
-    for (const key of Object.keys(payload)) if (payload[key] === undefined) delete payload[key];
-    await refused(bearer(await signReal(payload)), INVALID);
-  });
-
-  test.each([["JWT"], ["jwt"], ["at+JWT-nope"], [undefined]])("real key, typ %s", async (typ) => {
-    await refused(bearer(await signReal(claimsFor(alice), { typ })), INVALID);
-  });
-
-  test("real key, alg header ES256 on the Ed25519 key", async () => {
-    const { kid, key } = await t.core.keys.signingKey();
-    const header = base64url.encode(JSON.stringify({ alg: "ES256", kid, typ: "at+jwt" }));
-    const payload = base64url.encode(JSON.stringify(claimsFor(alice)));
-    const data = new TextEncoder().encode(`${header}.${payload}`);
-    const sig = new Uint8Array(await crypto.subtle.sign("Ed25519", key as CryptoKey, data));
-    await refused(bearer(`${header}.${payload}.${base64url.encode(sig)}`), INVALID);
+  test("no jku or x5u of the catalogue was followed", () => {
+    expect(attacker.state.fetches).toBe(0);
   });
 
   test("the public key from the JWKS imports and verifies real tokens (sanity of the HS256 case)", async () => {
     const key = await importJWK(jwk, "EdDSA");
-    const { jwtVerify } = await import("jose");
     await jwtVerify(alice.access_token, key, { typ: "at+jwt", currentDate: new Date(t.clock.now()) });
   });
 });

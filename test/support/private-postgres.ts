@@ -88,7 +88,11 @@ function signal(pids: number[], name: NodeJS.Signals): void {
   }
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+/**
+ * `settings`: more server options after the defaults (later `-c` wins), e.g. "-c fsync=on" for a
+ * benchmark that counts fsyncs; tests keep fsync off for speed.
+ */
+export async function startPrivatePostgres(settings = ""): Promise<PrivatePostgres> {
   const port = await freePort();
   const root = tempDir("session-private-pg-");
   const dataDir = join(root, "data");
@@ -98,7 +102,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     chownSync(root, Number(postgres), Number(group));
   }
   await run([binary("initdb"), "-D", dataDir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
-  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off ${settings}`;
   const start = () =>
     run([binary("pg_ctl"), "-D", dataDir, "-l", join(root, "server.log"), "-o", options, "-w", "start"]);
   await start();
