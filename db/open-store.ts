@@ -32,6 +32,8 @@ export interface StoreSettings {
   redisCacheTtlMs?: number;
   sqliteSynchronous: "FULL" | "NORMAL";
   sqliteBusyTimeoutMs: number;
+  /** PostgreSQL: the most connections the store's pool opens (default 10). */
+  databasePoolSize?: number;
 }
 
 export interface OpenStoreOptions {
@@ -65,7 +67,7 @@ async function openRecord(settings: StoreSettings, options: OpenStoreOptions): P
     }
     case "postgres": {
       const { openPostgresStore } = await import("./postgres/store");
-      return openPostgresStore({ url, readOnly: options.readOnly });
+      return openPostgresStore({ url, readOnly: options.readOnly, poolSize: settings.databasePoolSize });
     }
     case "redis": {
       const { openRedisStore } = await import("./redis/store");

@@ -73,6 +73,8 @@ export interface Config {
   jwksMaxAgeMs: number;
   sqliteSynchronous: "FULL" | "NORMAL";
   sqliteBusyTimeoutMs: number;
+  /** DATABASE_POOL_SIZE (default 10): the most PostgreSQL connections the server's store holds. */
+  databasePoolSize: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   rateLimit: RateLimit | null;
   /** PUBLIC_URL without a trailing slash (default http://localhost:PORT): the base of a DPoP proof's `htu` (§10). */
@@ -224,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     errors.push("SQLITE_SYNCHRONOUS must be FULL or NORMAL");
   }
   const sqliteBusyTimeoutMs = duration("SQLITE_BUSY_TIMEOUT", "5s");
+  const databasePoolSize = integer("DATABASE_POOL_SIZE", "10", 1, 1000);
   if (sqliteBusyTimeoutMs < 5000) errors.push("SQLITE_BUSY_TIMEOUT must be at least 5s");
 
   const logLevel = get("LOG_LEVEL", "info") as Config["logLevel"];
@@ -319,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       jwksMaxAgeMs,
       sqliteSynchronous,
       sqliteBusyTimeoutMs,
+      databasePoolSize,
       logLevel,
       rateLimit,
       publicUrl: publicUrl!,

@@ -9,7 +9,7 @@ import { openStore, type StoreSettings } from "../../db/open-store";
 import type { SessionStore, StoreStats } from "../core/ports";
 
 export type StatsWorkerRequest =
-  | { open: Pick<StoreSettings, "databaseUrl" | "sqliteSynchronous" | "sqliteBusyTimeoutMs"> }
+  | { open: Pick<StoreSettings, "databaseUrl" | "sqliteSynchronous" | "sqliteBusyTimeoutMs" | "databasePoolSize"> }
   | { collect: number }
   | "stop";
 export type StatsWorkerReply = { stats: StoreStats } | { error: string } | { stopped: true };

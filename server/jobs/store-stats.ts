@@ -52,7 +52,10 @@ export class WorkerStatsSource implements StatsSource {
       this.settle()?.reject(new Error("the statistics worker ended"));
     });
     const { databaseUrl, sqliteSynchronous, sqliteBusyTimeoutMs } = this.settings;
-    worker.postMessage({ open: { databaseUrl, sqliteSynchronous, sqliteBusyTimeoutMs } } satisfies StatsWorkerRequest);
+    // One connection: passes never overlap, and a pool of the server's size would double its share of PostgreSQL.
+    worker.postMessage({
+      open: { databaseUrl, sqliteSynchronous, sqliteBusyTimeoutMs, databasePoolSize: 1 },
+    } satisfies StatsWorkerRequest);
     return worker;
   }
 

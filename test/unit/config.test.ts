@@ -131,6 +131,14 @@ test("RATE_LIMIT: off or COUNT/DURATION; SQLITE_SYNCHRONOUS NORMAL", () => {
   expect(ok({ SQLITE_SYNCHRONOUS: "NORMAL" }).sqliteSynchronous).toBe("NORMAL");
 });
 
+test("DATABASE_POOL_SIZE: 10 unless set, a whole number from 1 to 1000", () => {
+  expect(ok({}).databasePoolSize).toBe(10);
+  expect(ok({ DATABASE_POOL_SIZE: "3" }).databasePoolSize).toBe(3);
+  for (const bad of ["0", "1001", "-2", "2.5", "many"]) {
+    expect(errors({ DATABASE_POOL_SIZE: bad })).toEqual(["DATABASE_POOL_SIZE must be a whole number from 1 to 1000"]);
+  }
+});
+
 test("the data dir is the folder of the SQLite file", () => {
   expect(ok({ DATABASE_URL: "sqlite:/var/lib/s/sessions.db" }).dataDir).toBe("/var/lib/s");
   expect(ok({ DATABASE_URL: "sqlite:sessions.db" }).dataDir).toBe(".");
