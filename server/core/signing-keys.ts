@@ -49,9 +49,17 @@ export async function generateSigningKey(
   activatesAt: number,
 ): Promise<SigningKeyRow> {
   const options = alg === "RS256" ? { modulusLength: 2048, extractable: true } : { extractable: true };
-  const { publicKey, privateKey } = await generateKeyPair(alg, options);
-  const publicJwk = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint(publicJwk);
+  let pair: Awaited<ReturnType<typeof generateKeyPair>>;
+  let publicJwk: Awaited<ReturnType<typeof exportJWK>>;
+  let kid: string;
+  // The kid is the key's thumbprint (RFC 7638), base64url: one in 64 would start with "-", which
+  // `sessionctl keys retire <kid>` would read as an option. Such a key is drawn again.
+  do {
+    pair = await generateKeyPair(alg, options);
+    publicJwk = await exportJWK(pair.publicKey);
+    kid = await calculateJwkThumbprint(publicJwk);
+  } while (kid.startsWith("-"));
+  const { privateKey } = pair;
   const row = {
     kid,
     alg,

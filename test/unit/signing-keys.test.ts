@@ -1,12 +1,15 @@
 /** keyState: which key signs and which are published, as a pure function of the rows and the time. */
 import { expect, test } from "bun:test";
+import { calculateJwkThumbprint } from "jose";
+import { decodeSecretKey } from "../../server/config";
 import type { SigningKeyRow } from "../../server/core/ports";
-import { keyState } from "../../server/core/signing-keys";
+import { deriveSecrets } from "../../server/core/secrets";
+import { generateSigningKey, keyState } from "../../server/core/signing-keys";
 
 /** The default JWKS cache time (JWKS_MAX_AGE): a rotated key signs only after it. */
 const JWKS_CACHE_MS = 300_000;
 
-import { openTestCore, signingKeyRow } from "../support/core";
+import { openTestCore, SECRET_KEY, signingKeyRow } from "../support/core";
 
 const TTL = 900_000;
 const row = signingKeyRow;
@@ -79,5 +82,17 @@ test.each(["ES256", "RS256"])("JWT_ALG=%s signs with that algorithm; JWKS withou
     expect((await t.core.sessions.authenticate(pair.access_token)).sessionId).toBe(pair.session_id);
   } finally {
     await t.close();
+  }
+});
+
+test("a kid never starts with '-' (sessionctl keys retire <kid> would read it as an option), and is the key's thumbprint", async () => {
+  const secrets = deriveSecrets(decodeSecretKey(SECRET_KEY)!);
+  // One thumbprint in 64 starts with "-": 500 keys hold one with a chance of 1 - (63/64)^500 ≈ 99.96 %.
+  const rows = await Promise.all(Array.from({ length: 500 }, () => generateSigningKey("EdDSA", secrets, 0, 0)));
+  expect(rows.filter((row) => row.kid.startsWith("-")).map((row) => row.kid)).toEqual([]);
+  for (const row of rows.slice(0, 20)) {
+    const { kid, alg, use, ...jwk } = JSON.parse(row.publicJwk);
+    expect(kid).toBe(row.kid);
+    expect(await calculateJwkThumbprint(jwk)).toBe(row.kid);
   }
 });
