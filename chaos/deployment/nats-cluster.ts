@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "nats";
-import { NATS_SERVER } from "../../test/support/nats";
+import { canConnect, NATS_SERVER } from "../../test/support/nats";
 import { freePort } from "../../test/support/ports";
 import { waitFor } from "../../test/support/wait";
 import { RestartableProcess } from "./process";
@@ -41,18 +41,8 @@ export class NatsCluster {
   }
 }
 
-async function answers(url: string): Promise<boolean> {
-  try {
-    const nc = await connect({ servers: url, reconnect: false, timeout: 500 });
-    await nc.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitUntilAnswering(url: string): Promise<void> {
-  await waitFor(`nats-server at ${url}`, () => answers(url), 20_000, 50);
+  await waitFor(`nats-server at ${url}`, () => canConnect(url), 20_000, 50);
 }
 
 /** Starts three nodes and waits until JetStream has a meta leader (the cluster can create streams). */

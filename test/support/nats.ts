@@ -38,7 +38,8 @@ process.on("exit", () => {
   for (const proc of alive) proc.kill("SIGKILL");
 });
 
-async function canConnect(url: string): Promise<boolean> {
+/** Whether a nats-server answers at `url` now (one attempt, no reconnecting). */
+export async function canConnect(url: string): Promise<boolean> {
   try {
     const nc = await connect({ servers: url, reconnect: false, timeout: 500 });
     await nc.close();
