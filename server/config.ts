@@ -226,8 +226,8 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
     errors.push("SQLITE_SYNCHRONOUS must be FULL or NORMAL");
   }
   const sqliteBusyTimeoutMs = duration("SQLITE_BUSY_TIMEOUT", "5s");
-  const databasePoolSize = integer("DATABASE_POOL_SIZE", "10", 1, 1000);
   if (sqliteBusyTimeoutMs < 5000) errors.push("SQLITE_BUSY_TIMEOUT must be at least 5s");
+  const databasePoolSize = integer("DATABASE_POOL_SIZE", "10", 1, 1000);
 
   const logLevel = get("LOG_LEVEL", "info") as Config["logLevel"];
   if (!LOG_LEVELS.includes(logLevel)) errors.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
