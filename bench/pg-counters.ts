@@ -19,22 +19,8 @@ export interface TableRows {
   deleted: number;
 }
 
-export interface PgSnapshot {
-  /** pg_current_wal_insert_lsn() as a byte position. */
-  walPosition: bigint;
-  /** The next transaction id to be handed out. */
-  nextXid: bigint;
-  walRecords: number;
-  walFullPageImages: number;
-  walSyncs: number;
-  walWrites: number;
-  xactCommits: number;
-  tables: Record<string, TableRows>;
-}
-
-export interface PgDelta {
-  walBytes: number;
-  durableCommits: number;
+/** The pg_stat_* counters a snapshot reads and a delta subtracts. */
+interface StatCounters {
   walRecords: number;
   walFullPageImages: number;
   walSyncs: number;
@@ -42,6 +28,18 @@ export interface PgDelta {
   /** Commits of every transaction, read-only ones included. */
   xactCommits: number;
   tables: Record<string, TableRows>;
+}
+
+export interface PgSnapshot extends StatCounters {
+  /** pg_current_wal_insert_lsn() as a byte position. */
+  walPosition: bigint;
+  /** The next transaction id to be handed out. */
+  nextXid: bigint;
+}
+
+export interface PgDelta extends StatCounters {
+  walBytes: number;
+  durableCommits: number;
 }
 
 const lsnToBytes = (lsn: string): bigint => {

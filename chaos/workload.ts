@@ -56,6 +56,23 @@ async function runLoop(options: WorkloadOptions, loop: number, random: Random): 
     unavailable = answer.status === null || answer.status === 503;
     return history.finish(op, answer);
   };
+  /** A call that presents the device's refresh token in the body (refresh, validate, revoke). */
+  const withRefreshToken = (
+    kind: OpKind,
+    device: Device,
+    path: string,
+    extra: Partial<Op> = {},
+    headers?: Record<string, string>,
+  ) =>
+    call(kind, { sessionId: device.sessionId, token: device.refresh, ...extra }, "POST", path, {
+      body: { refresh_token: device.refresh },
+      headers,
+    });
+  /** A call as the signed-in user, with the device's access token (me, logout, logout everywhere). */
+  const withAccessToken = (kind: OpKind, device: Device, method: string, path: string) =>
+    call(kind, { sessionId: device.sessionId }, method, path, {
+      headers: { authorization: `Bearer ${device.access}` },
+    });
   const drop = (device: Device) => {
     devices = devices.filter((d) => d !== device);
   };
@@ -71,13 +88,7 @@ async function runLoop(options: WorkloadOptions, loop: number, random: Random): 
   const refresh = async (device: Device, first?: Op): Promise<void> => {
     let previous = first;
     for (let attempt = first ? 1 : 0; attempt < REFRESH_ATTEMPTS && !stopped(); attempt++) {
-      const op = await call(
-        "refresh",
-        { sessionId: device.sessionId, token: device.refresh, retryOf: previous?.id },
-        "POST",
-        "/session/refresh",
-        { body: { refresh_token: device.refresh } },
-      );
+      const op = await withRefreshToken("refresh", device, "/session/refresh", { retryOf: previous?.id });
       if (op.status === 200) return adopt(device, op);
       if (op.status !== null && op.status !== 503) return drop(device);
       previous = op;
@@ -124,11 +135,8 @@ async function runLoop(options: WorkloadOptions, loop: number, random: Random): 
       await refresh(device);
     } else if (device && kind === "concurrent") {
       group += 1;
-      const fields = { sessionId: device.sessionId, token: device.refresh, group };
       const ops = await Promise.all(
-        Array.from({ length: 3 }, () =>
-          call("refresh", fields, "POST", "/session/refresh", { body: { refresh_token: device.refresh } }),
-        ),
+        Array.from({ length: 3 }, () => withRefreshToken("refresh", device, "/session/refresh", { group })),
       );
       const ok = ops.find((op) => op.status === 200);
       if (ok) adopt(device, ok);
@@ -137,47 +145,22 @@ async function runLoop(options: WorkloadOptions, loop: number, random: Random): 
     } else if (device && kind === "lost_answer") {
       // A client that sent a refresh and never read the answer sends the same token again (to
       // whichever instance is next): the contract says it gets the same pair as the lost answer.
-      const lost = await call(
-        "refresh",
-        { sessionId: device.sessionId, token: device.refresh },
-        "POST",
-        "/session/refresh",
-        {
-          body: { refresh_token: device.refresh },
-        },
-      );
+      const lost = await withRefreshToken("refresh", device, "/session/refresh");
       if (lost.status === 401) drop(device);
       else await refresh(device, lost);
     } else if (device && kind === "validate") {
-      await call("validate", { sessionId: device.sessionId, token: device.refresh }, "POST", "/session/validate", {
-        body: { refresh_token: device.refresh },
-        headers: service,
-      });
+      await withRefreshToken("validate", device, "/session/validate", {}, service);
     } else if (device && kind === "me") {
-      const op = await call("me", { sessionId: device.sessionId }, "GET", "/session/me", {
-        headers: { authorization: `Bearer ${device.access}` },
-      });
+      const op = await withAccessToken("me", device, "GET", "/session/me");
       if (op.status === 401) drop(device);
     } else if (device && kind === "logout") {
-      const op = await call("logout", { sessionId: device.sessionId }, "DELETE", `/session/${device.sessionId}`, {
-        headers: { authorization: `Bearer ${device.access}` },
-      });
+      const op = await withAccessToken("logout", device, "DELETE", `/session/${device.sessionId}`);
       if (op.status === 204 || op.status === 401) drop(device);
     } else if (device && kind === "revoke") {
-      const op = await call(
-        "revoke",
-        { sessionId: device.sessionId, token: device.refresh },
-        "POST",
-        "/session/revoke",
-        {
-          body: { refresh_token: device.refresh },
-        },
-      );
+      const op = await withRefreshToken("revoke", device, "/session/revoke");
       if (op.status === 200) drop(device);
     } else if (device && kind === "logout_all") {
-      const op = await call("logout_all", { sessionId: device.sessionId }, "DELETE", "/session/all", {
-        headers: { authorization: `Bearer ${device.access}` },
-      });
+      const op = await withAccessToken("logout_all", device, "DELETE", "/session/all");
       if (op.status === 200) devices = [];
       else if (op.status === 401) drop(device);
     } else if (kind === "user_deleted") {
