@@ -1,7 +1,7 @@
 /**
  * The verification keys: the JWKS fetched at start and again when its Cache-Control max-age runs
- * out, or when a token names a `kid` we do not know (at most one such fetch per 5 s, concurrent
- * misses sharing it). A failing endpoint never costs the keys we have: the last good set stays.
+ * out, or when a token names a `kid` we do not know (at most one such fetch per 5 s by default,
+ * concurrent misses sharing it). A failing endpoint never costs the keys we have: the last good set stays.
  */
 import { type CryptoKey, importJWK, type JWK } from "jose";
 import { maxAgeSeconds } from "./cache-control.js";
@@ -19,12 +19,16 @@ export interface VerificationKey {
   jwkText: string;
 }
 
-/** At most one JWKS request per this interval for unknown kids (CONTRACT §9). */
-export const UNKNOWN_KID_SPACING_MS = 5_000;
 const FETCH_TIMEOUT_MS = 5_000;
 const MAX_JWKS_BYTES = 1 << 20;
 const RETRY_FIRST_MS = 250;
-const RETRY_MAX_MS = 30_000;
+
+export interface KeySetTimers {
+  /** At most one JWKS request per this interval for unknown kids (CONTRACT §9: 5 s). */
+  unknownKidSpacingMs: number;
+  /** Retries of a failing endpoint double from 250 ms up to this. */
+  retryMaxMs: number;
+}
 
 /** The public members per key type: anything else (a private `d` included) is never imported. */
 function publicJwk(entry: Record<string, unknown>): { alg: Algorithm; jwk: JWK } | null {
@@ -42,7 +46,7 @@ function publicJwk(entry: Record<string, unknown>): { alg: Algorithm; jwk: JWK }
 export class KeySet {
   private keys = new Map<string, VerificationKey>();
   private fetching: Promise<void> | null = null;
-  /** Start of the last fetch made for unknown kids: the 5 s spacing counts from it, not from scheduled refreshes. */
+  /** Start of the last fetch made for unknown kids: the spacing counts from it, not from scheduled refreshes. */
   private unknownKidFetchStartedAt = Number.NEGATIVE_INFINITY;
   private unknownKidFetch: Promise<void> | null = null;
   private trailingFetchScheduled = false;
@@ -60,6 +64,7 @@ export class KeySet {
   constructor(
     private readonly url: URL,
     private readonly onEvent: (event: VerifierEvent) => void,
+    private readonly timers: KeySetTimers,
   ) {}
 
   get size(): number {
@@ -84,16 +89,16 @@ export class KeySet {
   }
 
   /**
-   * The key for a `kid` we do not have. A fetch for unknown kids is made at most once per 5 s and
-   * every miss meanwhile shares it, so 1,000 concurrent misses make one request. A miss within
-   * 5 s after that fetch is answered at once from the keys we have (a flood of made-up kids costs
-   * nothing), and one more fetch follows when the 5 s are over, so a key published in between is
-   * known within 5 s. Scheduled refreshes (max-age) do not count against the 5 s.
+   * The key for a `kid` we do not have. A fetch for unknown kids is made at most once per spacing
+   * (5 s) and every miss meanwhile shares it, so 1,000 concurrent misses make one request. A miss
+   * within the spacing after that fetch is answered at once from the keys we have (a flood of
+   * made-up kids costs nothing), and one more fetch follows when the spacing is over, so a key
+   * published in between is known within 5 s. Scheduled refreshes (max-age) do not count against it.
    */
   async unknownKid(kid: string): Promise<VerificationKey | undefined> {
     if (this.closed) return undefined;
     if (!this.unknownKidFetch) {
-      if (performance.now() - this.unknownKidFetchStartedAt < UNKNOWN_KID_SPACING_MS) {
+      if (performance.now() - this.unknownKidFetchStartedAt < this.timers.unknownKidSpacingMs) {
         this.scheduleTrailingFetch();
         return undefined;
       }
@@ -116,7 +121,7 @@ export class KeySet {
   private scheduleTrailingFetch(): void {
     if (this.trailingFetchScheduled) return;
     this.trailingFetchScheduled = true;
-    const wait = this.unknownKidFetchStartedAt + UNKNOWN_KID_SPACING_MS - performance.now();
+    const wait = this.unknownKidFetchStartedAt + this.timers.unknownKidSpacingMs - performance.now();
     void this.spacingTimer.sleep(Math.max(0, wait)).then((elapsed) => {
       this.trailingFetchScheduled = false;
       if (elapsed && !this.closed && !this.unknownKidFetch) this.unknownKidFetch = this.fetchForUnknownKids();
@@ -135,7 +140,7 @@ export class KeySet {
         this.failures++;
         if (this.closed) return;
         this.onEvent({ type: "keys_failed", reason: error instanceof Error ? error.message : "unknown error" });
-        this.scheduleRefresh(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (this.failures - 1)));
+        this.scheduleRefresh(Math.min(this.timers.retryMaxMs, RETRY_FIRST_MS * 2 ** (this.failures - 1)));
       })
       .finally(() => {
         this.fetching = null;

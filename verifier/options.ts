@@ -47,6 +47,10 @@ export interface VerifierOptions {
   heartbeatMs?: number;
   /** *Extra*: the longest `createVerifier` waits for keys before it resolves anyway. Default (and at most) 10,000. */
   startTimeoutMs?: number;
+  /** *Extra*: at most one JWKS request per this interval for unknown kids. Default 5000 (CONTRACT §9). */
+  unknownKidSpacingMs?: number;
+  /** *Extra*: the longest wait between retries of a failing JWKS endpoint (it doubles from 250 ms). Default 30,000. */
+  keysRetryMaxMs?: number;
 }
 
 export interface Settings {
@@ -63,6 +67,8 @@ export interface Settings {
   now: () => number;
   heartbeatMs: number;
   startTimeoutMs: number;
+  unknownKidSpacingMs: number;
+  keysRetryMaxMs: number;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -135,6 +141,8 @@ export function settingsFrom(options: VerifierOptions): Settings {
     now: options?.now ?? Date.now,
     heartbeatMs: number("heartbeatMs", options?.heartbeatMs, 1000, 100, 60_000)!,
     startTimeoutMs: number("startTimeoutMs", options?.startTimeoutMs, START_TIMEOUT_MS, 0, START_TIMEOUT_MS)!,
+    unknownKidSpacingMs: number("unknownKidSpacingMs", options?.unknownKidSpacingMs, 5_000, 100, 60_000)!,
+    keysRetryMaxMs: number("keysRetryMaxMs", options?.keysRetryMaxMs, 30_000, 250, 600_000)!,
   };
   if (problems.length > 0) throw new TypeError(`createVerifier: ${problems.join("; ")}`);
   return settings;

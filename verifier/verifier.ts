@@ -36,7 +36,10 @@ class SessionVerifier implements Verifier {
   private closed = false;
 
   constructor(private readonly settings: ReturnType<typeof settingsFrom>) {
-    this.keys = new KeySet(settings.jwksUrl, settings.onEvent);
+    this.keys = new KeySet(settings.jwksUrl, settings.onEvent, {
+      unknownKidSpacingMs: settings.unknownKidSpacingMs,
+      retryMaxMs: settings.keysRetryMaxMs,
+    });
     this.revocations = new Revocations(settings);
     this.memo = new VerifiedTokens(settings.verifiedCacheSize);
     this.sweeper = setInterval(() => {

@@ -1,12 +1,15 @@
 /**
  * Keys against a JWKS endpoint of the test's own that counts its requests: supported algorithms
- * only, max-age respected, unknown kids refetched at most once per 5 s with concurrent misses
+ * only, max-age respected, unknown kids refetched at most once per spacing with concurrent misses
  * sharing one request, the last good keys kept while the endpoint fails, and a start without keys.
+ * The timers are shortened through their options (1 s spacing, short start timeout and retries);
+ * that their defaults are the contract's 5 s and 10 s is checked on the settings.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { createPrivateKey, generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import { base64url, SignJWT } from "jose";
 import { createVerifier, type VerifierEvent } from "../../verifier/index.ts";
+import { settingsFrom } from "../../verifier/options.ts";
 import { freePort } from "../support/server";
 import { claims, expectRefused, jwksServer, makeKey, sign, type TestKey, Verifiers, waitFor } from "./support";
 
@@ -124,16 +127,39 @@ describe("options", () => {
       nats: { servers: "" },
       clockToleranceSeconds: -1,
       failClosedAfterMs: Number.NaN,
+      unknownKidSpacingMs: 10,
+      keysRetryMaxMs: -1,
     });
     await expect(bad).rejects.toThrow(TypeError);
     const message = await bad.catch((error: Error) => error.message);
-    for (const name of ["jwksUrl", "issuer", "audience", "nats.servers", "clockToleranceSeconds", "failClosedAfterMs"])
+    for (const name of [
+      "jwksUrl",
+      "issuer",
+      "audience",
+      "nats.servers",
+      "clockToleranceSeconds",
+      "failClosedAfterMs",
+      "unknownKidSpacingMs",
+      "keysRetryMaxMs",
+    ])
       expect(message).toContain(name);
+  });
+
+  test("the timers default to the contract's: one unknown-kid fetch per 5 s, 10 s start, retries up to 30 s", () => {
+    const settings = settingsFrom({ jwksUrl: "http://127.0.0.1/jwks", issuer: "i", audience: "a" });
+    expect(settings).toMatchObject({ unknownKidSpacingMs: 5_000, startTimeoutMs: 10_000, keysRetryMaxMs: 30_000 });
+    // The start timeout cannot be made longer than the contract's 10 s.
+    expect(() =>
+      settingsFrom({ jwksUrl: "http://127.0.0.1/jwks", issuer: "i", audience: "a", startTimeoutMs: 10_001 }),
+    ).toThrow("startTimeoutMs");
   });
 });
 
+/** The unknown-kid spacing the tests below use instead of the default 5 s. */
+const SPACING_MS = 1_000;
+
 describe("refetching", () => {
-  test("1,000 concurrent tokens with an unknown kid make one JWKS request; misses in the next 5 s make none", async () => {
+  test("1,000 concurrent tokens with an unknown kid make one JWKS request; misses within the spacing make none", async () => {
     const first = await makeKey();
     const jwks = endpoint([first]);
     const times: number[] = [];
@@ -146,7 +172,10 @@ describe("refetching", () => {
       },
     });
     endpoints.push({ stop: () => counting.stop(true) });
-    const verifier = await verifiers.start({ jwksUrl: `http://127.0.0.1:${counting.port}/` });
+    const verifier = await verifiers.start({
+      jwksUrl: `http://127.0.0.1:${counting.port}/`,
+      unknownKidSpacingMs: SPACING_MS,
+    });
     expect(times.length).toBe(1);
 
     // A rotation: the new key is published, and 1,000 tokens of it arrive together.
@@ -165,30 +194,30 @@ describe("refetching", () => {
       refused.every((r) => r.status === "rejected" && (r.reason as { code: string }).code === "invalid_token"),
     ).toBe(true);
     expect(times.length).toBe(2);
-    // One look afterwards, 5 s after the last: a kid published meanwhile is known within 5 s.
+    // One look afterwards, a spacing after the last: a kid published meanwhile is known that soon.
     await waitFor("the trailing fetch", () => times.length === 3, 15_000);
-    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(4_900);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(SPACING_MS - 50);
     // Known keys never wait for any of this.
     await verifier.verify(await sign(first));
     expect(times.length).toBe(3);
   }, 30_000);
 
-  test("a kid published during the 5 s after a miss is found by the trailing fetch", async () => {
+  test("a kid published during the spacing after a miss is found by the trailing fetch", async () => {
     const first = await makeKey();
     const jwks = endpoint([first]);
-    const verifier = await verifiers.start({ jwksUrl: jwks.url });
+    const verifier = await verifiers.start({ jwksUrl: jwks.url, unknownKidSpacingMs: SPACING_MS });
     await expectRefused(verifier, await sign(await makeKey()), "invalid_token"); // a miss: one fetch, nothing found
     const late = await makeKey();
     jwks.state.keys = [first.jwk, late.jwk];
     const token = await sign(late);
-    await expectRefused(verifier, token, "invalid_token"); // within 5 s: answered from the keys at hand
+    await expectRefused(verifier, token, "invalid_token"); // within the spacing: answered from the keys at hand
     await waitFor("the late key", () => verifier.status().keys === 2, 15_000);
     expect((await verifier.verify(token)).sub).toBe("user-1");
   }, 30_000);
 
   test("Cache-Control max-age is respected: a new key is picked up without a token asking, never sooner", async () => {
     const first = await makeKey();
-    const jwks = endpoint([first], "public, max-age=2");
+    const jwks = endpoint([first], "public, max-age=1");
     const times: number[] = [];
     const counting = Bun.serve({
       hostname: "127.0.0.1",
@@ -203,7 +232,7 @@ describe("refetching", () => {
     jwks.state.keys = [first.jwk, (await makeKey()).jwk];
     await waitFor("the second key", () => verifier.status().keys === 2, 10_000);
     await waitFor("a third fetch", () => times.length >= 3, 10_000);
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1_950);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(950);
   }, 30_000);
 });
 
@@ -245,15 +274,18 @@ describe("a failing JWKS endpoint", () => {
     await verifier.verify(await sign(next));
   }, 30_000);
 
-  test("no key at start: createVerifier resolves within 10 s, verify is unavailable until the keys load", async () => {
+  test("no key at start: createVerifier resolves after startTimeoutMs, verify is unavailable until the keys load", async () => {
     const key = await makeKey();
     const jwks = endpoint([key]);
     jwks.state.failing = "500";
     const started = performance.now();
-    const verifier = await verifiers.start({ jwksUrl: jwks.url });
+    const verifier = await verifiers.start({ jwksUrl: jwks.url, startTimeoutMs: 1_500, keysRetryMaxMs: 500 });
     const tookMs = performance.now() - started;
-    expect(tookMs).toBeLessThan(12_000); // 10 s, and a slow machine's timer
-    expect(tookMs).toBeGreaterThan(9_000); // it did wait for the keys that long
+    expect(tookMs).toBeLessThan(3_500); // 1.5 s, and a slow machine's timer
+    expect(tookMs).toBeGreaterThan(1_400); // it did wait for the keys that long
+    // Retried meanwhile, with back-off: 250 ms, then 500 ms (the maximum given) each time.
+    expect(jwks.state.requests).toBeGreaterThanOrEqual(3);
+    expect(jwks.state.requests).toBeLessThanOrEqual(5);
     expect(verifier.status().keys).toBe(0);
     const token = await sign(key);
     await expectRefused(verifier, token, "unavailable");
