@@ -87,13 +87,13 @@ test("sessionctl keys rotate, then keys rotate --now: not one verification fails
   expect(rotated.verified + now.verified).toBeGreaterThan(40);
 }, 90_000);
 
-test("automatic rotation (KEY_ROTATION_INTERVAL=5s, JWKS_MAX_AGE=1s): two rotations, not one failure", async () => {
+test("automatic rotation (KEY_ROTATION_INTERVAL=3s, JWKS_MAX_AGE=1s): two rotations, not one failure", async () => {
   const dir = tempDir("verifier-auto-rotation-");
   dirs.push(dir);
   const server = await pool.start(dir, {
-    KEY_ROTATION_INTERVAL: "5s",
+    KEY_ROTATION_INTERVAL: "3s",
     JWKS_MAX_AGE: "1s",
-    ACCESS_TOKEN_TTL: "4s",
+    ACCESS_TOKEN_TTL: "2s",
     KEY_RELOAD_INTERVAL: "200ms",
   });
   const verifier = await verifiers.start({ jwksUrl: `${server.url}/.well-known/jwks.json` });
