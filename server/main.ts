@@ -47,7 +47,7 @@ const stopStoreStats = startStoreStats(
   config.timers.storeStatsMs,
   logger,
 );
-const events = startEvents(core, logger, metrics, {
+const events = await startEvents(core, logger, metrics, {
   pollMs: config.timers.relayPollMs,
   leaseTtlMs: config.timers.relayLeaseMs,
   // Crash tests only: die between JetStream's acks and marking the outbox rows sent.

@@ -3,9 +3,9 @@
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import type { Core } from "../open-core";
-import { type LinkStatus, NatsLink } from "./nats-link";
-import { OutboxRelay, type RelayOptions } from "./relay";
-import { UserDeletedConsumer, type UserDeletedOptions } from "./user-deleted-consumer";
+import type { LinkStatus } from "./nats-link";
+import type { RelayOptions } from "./relay";
+import type { UserDeletedOptions } from "./user-deleted-consumer";
 
 export interface Events {
   status(): LinkStatus;
@@ -13,18 +13,27 @@ export interface Events {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** `consumerOptions`: delays and bounds of the user.deleted consumer (tests shorten them). */
-export function startEvents(
+/**
+ * `consumerOptions`: delays and bounds of the user.deleted consumer (tests shorten them). Without
+ * NATS_URL nothing of NATS is even loaded: nats.js costs about 50 ms of CPU to load, a tenth of a
+ * start.
+ */
+export async function startEvents(
   core: Core,
   logger: Logger,
   metrics?: Metrics,
   relayOptions: RelayOptions = {},
   consumerOptions: Partial<UserDeletedOptions> = {},
-): Events {
+): Promise<Events> {
   const { natsUrl, userEventsStream, userDeletedSubject, userDeletedSources } = core.config;
   if (!natsUrl) {
     return { status: () => "disabled", stop: async () => {} };
   }
+  const [{ NatsLink }, { OutboxRelay }, { UserDeletedConsumer }] = await Promise.all([
+    import("./nats-link"),
+    import("./relay"),
+    import("./user-deleted-consumer"),
+  ]);
   const link = new NatsLink(natsUrl, logger);
   const relay = new OutboxRelay(core.store, link, logger, relayOptions, metrics);
   const consumer = new UserDeletedConsumer(
