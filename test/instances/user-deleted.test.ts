@@ -78,7 +78,10 @@ test(`${USERS} user.deleted messages through the shared durable consumer: each h
   expect(revoked.map((doc) => doc.data.reason)).toEqual(Array(ids.size).fill("user_deleted"));
   expect(revoked.map((doc) => doc.subject).sort()).toEqual([...ids].sort());
   // Handled once in all: the two instances' logs hold 30 handlings between them, not 60.
-  const handled = [cluster.a, cluster.b].map((server) => server.logs().match(HANDLED)?.length ?? 0);
+  // Each handling's line follows its ack: wait for the lines rather than assume they are written.
+  const handledBy = () => [cluster.a, cluster.b].map((server) => server.logs().match(HANDLED)?.length ?? 0);
+  await waitFor("every handling's log line", () => handledBy().reduce((a, b) => a + b) >= USERS);
+  const handled = handledBy();
   expect(handled[0]! + handled[1]!).toBe(USERS);
   // Both were pulling, so JetStream spread the messages over both (it alternates between waiting pulls).
   expect(handled.every((n) => n > 0)).toBe(true);

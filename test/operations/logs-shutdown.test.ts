@@ -40,8 +40,11 @@ describe("request logs", () => {
     const generated = insane.headers.get("x-request-id")!;
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
 
-    await Bun.sleep(100);
-    const lines = logLines(server.logs());
+    // A request line is written after its answer is sent: wait for both lines, not a fixed time.
+    const lines = await waitFor("both request lines", () => {
+      const all = logLines(server.logs());
+      return all.some((l) => l.req_id === "req-abc.123") && all.some((l) => l.req_id === generated) ? all : null;
+    });
     const line = lines.find((l) => l.req_id === "req-abc.123")!;
     expect(line).toMatchObject({ level: 30, msg: "request", method: "POST", route: "/session", status: 201 });
     expect(line.user_agent).toBe(forged);
@@ -57,8 +60,9 @@ describe("request logs", () => {
     const api = client(server.url);
     const pair = (await (await api.create({ user_id: "ids" })).json()) as Pair;
     await api.logout(pair.access_token, pair.session_id);
-    await Bun.sleep(100);
-    const line = logLines(server.logs()).find((l) => l.method === "DELETE")!;
+    const line = await waitFor("the DELETE request line", () =>
+      logLines(server.logs()).find((l) => l.method === "DELETE"),
+    );
     expect(line.route).toBe("/session/:id");
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toContain('route="/session/:id"');

@@ -64,7 +64,11 @@ test("refresh outcomes, created and revoked by reason, outbox backlog, and the m
     expect(text).not.toContain(secret);
   }
 
-  const logs = server.logs();
+  // Log lines reach this process through a pipe, possibly after the answers did: wait for the last one.
+  const logs = await waitFor("the logout's log line", () => {
+    const text = server.logs();
+    return /"reason":"logout","msg":"session revoked"/.test(text) ? text : null;
+  });
   expect(logs).toContain('"msg":"session created"');
   expect(logs).toContain('"msg":"session rotated"');
   expect(logs).toMatch(

@@ -11,6 +11,7 @@ import type { Verifier } from "../../verifier/index.ts";
 import { sessionctl } from "../cli/support";
 import { tempDir } from "../support/core";
 import { client, type Pair, ServerPool } from "../support/server";
+import { waitFor } from "../support/wait";
 import { Verifiers } from "./support";
 
 const pool = new ServerPool();
@@ -100,5 +101,5 @@ test("automatic rotation (KEY_ROTATION_INTERVAL=3s, JWKS_MAX_AGE=1s): two rotati
   const run = await issueAndVerify(server.url, verifier, (kids) => kids.size === 3, 40_000);
   expect(run.failures).toEqual([]);
   expect(run.kids.size).toBe(3);
-  expect(server.logs()).toContain("signing key rotated");
+  await waitFor("the rotation's log line", () => server.logs().includes("signing key rotated"));
 }, 90_000);
