@@ -1,7 +1,8 @@
 /**
  * The verification keys: the JWKS fetched at start and again when its Cache-Control max-age runs
  * out, or when a token names a `kid` we do not know (at most one such fetch per 5 s by default,
- * concurrent misses sharing it). A failing endpoint never costs the keys we have: the last good set stays.
+ * concurrent misses sharing it). A failing endpoint never costs the keys we have: the last good
+ * set stays.
  */
 import { type CryptoKey, importJWK, type JWK } from "jose";
 import { maxAgeSeconds } from "./cache-control.js";
@@ -93,7 +94,8 @@ export class KeySet {
    * (5 s) and every miss meanwhile shares it, so 1,000 concurrent misses make one request. A miss
    * within the spacing after that fetch is answered at once from the keys we have (a flood of
    * made-up kids costs nothing), and one more fetch follows when the spacing is over, so a key
-   * published in between is known within 5 s. Scheduled refreshes (max-age) do not count against it.
+   * published in between is known within the spacing. Scheduled refreshes (max-age) do not count
+   * against it.
    */
   async unknownKid(kid: string): Promise<VerificationKey | undefined> {
     if (this.closed) return undefined;
