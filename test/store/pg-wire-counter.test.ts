@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { SQL } from "bun";
-import { countsBetween, FrontendParser, startWireCounter, type WireCounter } from "../../bench/pg-wire-counter";
-import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import { countsBetween, FrontendParser } from "../../bench/pg-wire-counter";
+import { type CountedTestDatabase, countedTestDatabase } from "../support/postgres";
 
 setDefaultTimeout(30_000);
 
@@ -65,27 +65,24 @@ describe("FrontendParser", () => {
 });
 
 describe("the counter in front of PostgreSQL", () => {
-  let database: TestDatabase;
-  let counter: WireCounter;
+  let pg: CountedTestDatabase;
   let sql: SQL;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    counter = await startWireCounter(Number(new URL(database.url).port || 5432));
-    sql = new SQL({ url: `postgres://postgres@127.0.0.1:${counter.port}/${database.name}`, max: 1 });
+    pg = await countedTestDatabase();
+    sql = new SQL({ url: pg.url, max: 1 });
     await sql`select 1`; // connected and authenticated before anything is counted
   });
 
   afterAll(async () => {
     await sql?.close();
-    await counter?.close();
-    await database?.drop();
+    await pg?.close();
   });
 
   const counted = async (work: () => Promise<unknown>) => {
-    const before = counter.snapshot();
+    const before = pg.counter.snapshot();
     await work();
-    return countsBetween(before, counter.snapshot());
+    return countsBetween(before, pg.counter.snapshot());
   };
 
   test("a lone statement is one round trip", async () => {

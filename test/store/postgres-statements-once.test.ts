@@ -8,28 +8,25 @@
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { SQL } from "bun";
-import { countsBetween, startWireCounter, type WireCounter } from "../../bench/pg-wire-counter";
+import { countsBetween } from "../../bench/pg-wire-counter";
 import { openPostgresStore } from "../../db/postgres/store";
-import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import { type CountedTestDatabase, countedTestDatabase } from "../support/postgres";
 
 setDefaultTimeout(30_000);
 
-let database: TestDatabase;
-let counter: WireCounter;
+let pg: CountedTestDatabase;
 let direct: SQL;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  counter = await startWireCounter(Number(new URL(database.url).port || 5432));
+  pg = await countedTestDatabase();
   // Migrated once, so the opens below run no migration.
-  await (await openPostgresStore({ url: database.url })).close();
-  direct = database.connect();
+  await (await openPostgresStore({ url: pg.database.url })).close();
+  direct = pg.database.connect();
 });
 
 afterAll(async () => {
   await direct?.close();
-  await counter?.close();
-  await database?.drop();
+  await pg?.close();
 });
 
 type Store = Awaited<ReturnType<typeof openPostgresStore>>;
@@ -39,12 +36,12 @@ type Store = Awaited<ReturnType<typeof openPostgresStore>>;
  * same statement first: its first run on a connection also prepares it (a Sync of its own).
  */
 async function statementsOf(warm: (store: Store) => Promise<unknown>, call: (store: Store) => Promise<unknown>) {
-  const store = await openPostgresStore({ url: `postgres://postgres@127.0.0.1:${counter.port}/${database.name}` });
+  const store = await openPostgresStore({ url: pg.url });
   await warm(store);
-  const before = counter.snapshot();
+  const before = pg.counter.snapshot();
   await call(store);
   await store.close();
-  return countsBetween(before, counter.snapshot()).syncs;
+  return countsBetween(before, pg.counter.snapshot()).syncs;
 }
 
 test("marking outbox rows sent is one UPDATE, sent once", async () => {

@@ -3,6 +3,7 @@
  * Tests that need PostgreSQL fail, never skip, when it is unreachable: CI must prove the store.
  */
 import { SQL } from "bun";
+import { startWireCounter, type WireCounter } from "../../bench/pg-wire-counter";
 
 /** The server's maintenance database; TEST_POSTGRES_URL points elsewhere (e.g. to prove the failure). */
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -43,5 +44,29 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     connect: () => new SQL({ url: url.toString(), database: name, max: 1, connectionTimeout: 5 }),
     // WITH (FORCE) ends connections a failed test left open, so the drop never hangs.
     drop: () => asAdmin(`drop database if exists "${name}" with (force)`),
+  };
+}
+
+export interface CountedTestDatabase {
+  database: TestDatabase;
+  /** Counts the traffic of every connection made to `url`. */
+  counter: WireCounter;
+  /** The test database through the counter (`database.url` goes straight to PostgreSQL). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A throw-away database behind the benchmark's wire counter (bench/pg-wire-counter.ts). */
+export async function countedTestDatabase(): Promise<CountedTestDatabase> {
+  const database = await createTestDatabase();
+  const counter = await startWireCounter(Number(new URL(database.url).port || 5432));
+  return {
+    database,
+    counter,
+    url: `postgres://postgres@127.0.0.1:${counter.port}/${database.name}`,
+    close: async () => {
+      await counter.close();
+      await database.drop();
+    },
   };
 }
