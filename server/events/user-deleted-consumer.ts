@@ -132,6 +132,9 @@ export class UserDeletedConsumer {
     const consumer = await jet.js.consumers.get(stream, durable);
     const messages = await consumer.consume({ max_messages: 64, idle_heartbeat: 5_000 });
     this.stopCurrent = () => void messages.stop();
+    // A stop() during the setup above found nothing to stop: without this the loop below would
+    // wait for a message forever, and so would a shutdown.
+    if (!this.running) messages.stop();
     void (async () => {
       for await (const status of await messages.status()) {
         if (status.type === "heartbeats_missed") {

@@ -162,6 +162,22 @@ test("USER_DELETED_SOURCES: a CloudEvent from another source, or a plain payload
   expect(refused.every((l) => l.level === 40)).toBe(true);
 });
 
+test("stop() while the consumer is still being set up ends it (it used to wait for a message forever)", async () => {
+  const c = start(failing(0));
+  // At once: the consumer is still between connecting and consuming, with nothing yet to stop.
+  const stopped = await Promise.race([
+    running!.consumer.stop().then(() => "stopped"),
+    Bun.sleep(10_000).then(() => "still running after 10 s"),
+  ]);
+  expect(stopped).toBe("stopped");
+  // And it really stopped: a message published now is never handled.
+  await t.core.sessions.create({ userId: "after-stop" });
+  await bus.publish(c.subject, { user_id: "after-stop" });
+  await Bun.sleep(300); // time a running consumer takes to handle it many times over
+  expect(await c.count("handled")).toBe(0);
+  expect(await active("after-stop")).toBe(1);
+});
+
 test("a termination's reason goes only to a nats-server that reads it (2.10.4+)", () => {
   expect(bus.nc.info?.version).toBeDefined();
   expect(["2.9.10", "2.10.3", "2.10.0-beta.1", "1.4.1", "", undefined].map(termTakesReason)).toEqual([
