@@ -10,6 +10,7 @@ import { drizzle } from "drizzle-orm/bun-sqlite";
 import { toUnavailable } from "./errors";
 import { GroupCommit } from "./group-commit";
 import * as schema from "./schema";
+import { type SyncFile, WalSync } from "./wal-sync";
 
 export interface SqliteSettings {
   path: string;
@@ -66,27 +67,46 @@ export class SqliteDatabase {
   readonly client: Database;
   readonly db;
   private readonly commits: GroupCommit;
+  private walSync: WalSync | null = null;
 
-  constructor(settings: SqliteSettings) {
+  constructor(private readonly settings: SqliteSettings) {
     this.client = openConnection(settings);
     this.db = drizzle(this.client, { schema });
     this.commits = new GroupCommit(this.client);
+  }
+
+  /**
+   * With `synchronous=FULL`, from now on the WAL's sync after each group commit runs in the thread
+   * pool instead of inside COMMIT (wal-sync.ts). Called once the migrations, committed the plain
+   * FULL way, are done. Nothing changes for NORMAL, read-only and in-memory databases.
+   */
+  syncOffTheEventLoop(syncFile?: SyncFile): void {
+    const { synchronous, readOnly, path } = this.settings;
+    if (synchronous !== "FULL" || readOnly || path === ":memory:" || this.walSync) return;
+    this.walSync = new WalSync(path, syncFile);
+    this.client.run("PRAGMA synchronous = NORMAL");
+    this.commits.walSync = this.walSync;
   }
 
   write<T>(body: () => T): Promise<T> {
     return this.commits.run(body);
   }
 
-  read<T>(body: () => T): T {
+  /** Runs a read; while a commit's sync is in flight its answer waits for it (nothing undurable is revealed). */
+  read<T>(body: () => T): T | Promise<T> {
+    let value: T;
     try {
-      return body();
+      this.walSync?.checkHealthy();
+      value = body();
     } catch (error) {
       throw toUnavailable(error);
     }
+    return this.walSync ? this.walSync.afterSync(value) : value;
   }
 
   close(): void {
     this.client.close();
+    this.walSync?.close();
   }
 }
 

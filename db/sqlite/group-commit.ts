@@ -4,10 +4,12 @@
  * with `synchronous=FULL` the fsync of every commit, done on the event loop, was what bounded
  * refresh, create and logout. Each write stays synchronous and atomic (its savepoint rolls back
  * alone if it fails), and no caller hears of its result before the COMMIT has returned, so a
- * logout still never answers 2xx unless its revocation is committed.
+ * logout still never answers 2xx unless its revocation is committed — and, with `synchronous=FULL`,
+ * on disk: then the batch's callers hear only after the WAL's fdatasync (wal-sync.ts).
  */
 import type { Database } from "bun:sqlite";
 import { toUnavailable } from "./errors";
+import type { WalSync } from "./wal-sync";
 
 interface Job {
   body: () => unknown;
@@ -26,6 +28,8 @@ export class GroupCommit {
   private readonly savepoint;
   private readonly release;
   private readonly commitBatch;
+  /** Set for `synchronous=FULL` once the store is open: the sync each batch waits for. */
+  walSync: WalSync | null = null;
 
   constructor(private readonly client: Database) {
     this.begin = client.prepare("BEGIN IMMEDIATE");
@@ -53,6 +57,7 @@ export class GroupCommit {
   private commit(batch: Job[]): void {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
+      this.walSync?.checkHealthy();
       this.begin.run();
     } catch (error) {
       this.fail(batch, error);
@@ -80,11 +85,17 @@ export class GroupCommit {
       this.fail(batch, error);
       return;
     }
-    batch.forEach((job, i) => {
-      const outcome = outcomes[i];
-      if (outcome.ok) job.resolve(outcome.value);
-      else job.reject(outcome.error);
-    });
+    const answer = () =>
+      batch.forEach((job, i) => {
+        const outcome = outcomes[i];
+        if (outcome.ok) job.resolve(outcome.value);
+        else job.reject(outcome.error);
+      });
+    if (this.walSync === null) answer();
+    else
+      this.walSync.afterCommit().then(answer, (error) => {
+        this.fail(batch, error);
+      });
   }
 
   /** Runs the statements; false when SQLite no longer has the transaction or savepoint to undo. */

@@ -15,10 +15,13 @@ import { SqliteOutbox } from "./outbox";
 import { prepareQueries } from "./queries";
 import { SqliteLeases, SqliteServiceClients, SqliteSigningKeys } from "./registry";
 import { SqliteSessions } from "./sessions";
+import type { SyncFile } from "./wal-sync";
 
 export interface SqliteOptions extends SqliteSettings {
   /** Most WAL checkpointing in a worker thread instead of inside a COMMIT (checkpointer.ts): the server does. */
   backgroundCheckpoints?: boolean;
+  /** Test seam: the fdatasync that FULL's off-loop WAL sync uses (wal-sync.ts). */
+  syncFile?: SyncFile;
 }
 
 export interface SqliteStore extends SessionStore {
@@ -41,6 +44,7 @@ export async function openSqliteStore(options: SqliteOptions): Promise<SqliteSto
     database.close();
     throw error;
   }
+  database.syncOffTheEventLoop(options.syncFile);
   const q = prepareQueries(database.client);
   const checkpointer =
     options.backgroundCheckpoints && !options.readOnly && options.path !== ":memory:"
