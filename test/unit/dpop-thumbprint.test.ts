@@ -21,8 +21,17 @@ test.each(DPOP_ALGS)(
         input,
         Buffer.from(proof.slice(dot + 1), "base64url"),
       );
-    expect(check(proof.slice(0, dot))).toBe("valid");
-    expect(check(`${proof.slice(0, dot)}x`)).toBe("invalid");
+    expect(await check(proof.slice(0, dot))).toBe("valid");
+    expect(await check(`${proof.slice(0, dot)}x`)).toBe("invalid");
+    // A signature of the wrong length is a wrong signature, not an exception.
+    const short = verifyProofSignature(
+      alg,
+      key.publicJwk as Record<string, unknown>,
+      key.jkt,
+      proof.slice(0, dot),
+      Buffer.alloc(3),
+    );
+    expect(await short).toBe("invalid");
   },
 );
 

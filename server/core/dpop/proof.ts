@@ -132,7 +132,7 @@ export async function verifyDpopProof(request: DpopRequest, policy: DpopPolicy):
   if (!constantTimeEqual(thumbprint, request.jkt)) return refuse("thumbprint");
 
   const lastDot = proof.lastIndexOf(".");
-  const signed = verifyProofSignature(
+  const signed = await verifyProofSignature(
     alg,
     jwk,
     thumbprint,
