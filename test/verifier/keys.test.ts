@@ -182,6 +182,9 @@ describe("refetching", () => {
     const rotated = await makeKey();
     const tokens = await Promise.all(Array.from({ length: 1000 }, () => sign(rotated)));
     jwks.state.keys = [first.jwk, rotated.jwk];
+    // The verifier starts its fetch for the unknown kid after this moment (and the request reaches
+    // the endpoint later still, by however long this busy process takes to send it).
+    const missesFrom = performance.now();
     const results = await Promise.allSettled(tokens.map((token) => verifier.verify(token)));
     expect(results.filter((r) => r.status === "rejected")).toEqual([]);
     expect(times.length).toBe(2);
@@ -194,9 +197,11 @@ describe("refetching", () => {
       refused.every((r) => r.status === "rejected" && (r.reason as { code: string }).code === "invalid_token"),
     ).toBe(true);
     expect(times.length).toBe(2);
-    // One look afterwards, a spacing after the last: a kid published meanwhile is known that soon.
+    // One look afterwards, a spacing after the last began: a kid published meanwhile is known that
+    // soon. (Not measured from times[1], the first fetch's arrival: it may come late by the time the
+    // 1,000 verifications kept this process busy. The 2 ms allow for timers' whole milliseconds.)
     await waitFor("the trailing fetch", () => times.length === 3, 15_000);
-    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(SPACING_MS - 50);
+    expect(times[2]! - missesFrom).toBeGreaterThanOrEqual(SPACING_MS - 2);
     // Known keys never wait for any of this.
     await verifier.verify(await sign(first));
     expect(times.length).toBe(3);

@@ -74,17 +74,19 @@ test("sessionctl keys rotate, then keys rotate --now: not one verification fails
     0,
   );
   const rotated = await issueAndVerify(server.url, verifier, (kids) => kids.size === 2, 30_000);
-  const now = await (async () => {
-    expect(
-      (await sessionctl(dir, ["keys", "rotate", "--now"], { JWKS_MAX_AGE: "2s", KEY_RELOAD_INTERVAL: "250ms" })).code,
-    ).toBe(0);
-    return issueAndVerify(server.url, verifier, (kids) => kids.size === 2, 30_000);
-  })();
+  expect(
+    (await sessionctl(dir, ["keys", "rotate", "--now"], { JWKS_MAX_AGE: "2s", KEY_RELOAD_INTERVAL: "250ms" })).code,
+  ).toBe(0);
+  // The server may switch to the new key before the first token below (it reloads every 250 ms,
+  // and sessionctl takes longer than that to exit on a busy machine): done once a kid not seen before signs.
+  const isNew = (kid: string) => !rotated.kids.has(kid);
+  const now = await issueAndVerify(server.url, verifier, (kids) => [...kids].some(isNew), 30_000);
   expect(rotated.failures).toEqual([]);
   expect(now.failures).toEqual([]);
   expect(rotated.kids.size).toBe(2);
-  expect(now.kids.size).toBe(2);
-  expect([...now.kids]).toContain([...rotated.kids].at(-1)!);
+  // One new key, and before it at most the key the first rotation brought.
+  expect([...now.kids].filter(isNew).length).toBe(1);
+  expect([...now.kids].filter((kid) => !isNew(kid))).toEqual(now.kids.size === 2 ? [[...rotated.kids].at(-1)!] : []);
   expect(rotated.verified + now.verified).toBeGreaterThan(40);
 }, 90_000);
 
