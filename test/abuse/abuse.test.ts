@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { residentMemory } from "../../bench/memory";
 import { seedSessions, sqliteWriter } from "../../bench/seed";
 import { SERVICE_KEY, TempDirs } from "../support/core";
+import { setProcessNice } from "../support/priority";
 import { chunk, type RawResponse, rawRequest } from "../support/raw-http";
 import { dbFile, postJson, type RunningServer, ServerPool } from "../support/server";
 import { waitFor } from "../support/wait";
@@ -21,7 +22,18 @@ const dirs = new TempDirs();
 afterAll(async () => {
   await pool.killAll();
   dirs.removeAll();
+  setProcessNice(process.pid, 0);
 });
+
+/**
+ * The times measured here (413 within 100 ms, p99s side by side) are of the server and of this
+ * process; the test files running meanwhile get the CPUs after them (test/support/priority.ts).
+ */
+function prioritised(server: RunningServer): RunningServer {
+  setProcessNice(server.proc.pid, -10);
+  setProcessNice(process.pid, -10);
+  return server;
+}
 
 const MiB = 1024 * 1024;
 const ROUTES = [
@@ -43,7 +55,7 @@ const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 describe("oversized anonymous bodies", () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await pool.start(dirs.make(), { LOG_LEVEL: "warn" });
+    server = prioritised(await pool.start(dirs.make(), { LOG_LEVEL: "warn" }));
   });
 
   const send = (method: string, path: string, headers: string, body: Uint8Array | string) =>
@@ -152,7 +164,7 @@ describe("/metrics scraped back to back with 100,000 sessions", () => {
     await seedSessions(writer, SEEDED, (i) => `abuse-${i % 25_000}`, false);
     tokens = (await seedSessions(writer, 200, (i) => `validator-${i}`, true)).map((s) => s.refreshToken);
     await writer.close();
-    server = await pool.start(dir, { LOG_LEVEL: "warn" });
+    server = prioritised(await pool.start(dir, { LOG_LEVEL: "warn" }));
   }, 120_000);
 
   const p99 = (values: number[]) => {

@@ -39,7 +39,7 @@ export function serverEnv(dir: string, env: Record<string, string> = {}): Record
     SERVICE_KEYS: `tests:${SERVICE_KEY}`,
     HOST: "127.0.0.1",
     LOG_LEVEL: "info",
-    // Test files run four at a time on one PostgreSQL (max_connections 100): a few connections each.
+    // Test files run six at a time on one PostgreSQL (max_connections 100; about 50 in use at the peak): a few connections each.
     DATABASE_POOL_SIZE: "4",
     ...env,
   };
