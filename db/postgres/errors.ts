@@ -36,3 +36,13 @@ export function toUnavailable(error: unknown): unknown {
   if (typeof code === "string" && UNAVAILABLE_CLIENT.test(code)) return new ServiceError("unavailable");
   return cause;
 }
+
+/** A unique constraint of `table` refused the statement (SQLSTATE 23505); for dpop_proofs, a jti used before. */
+export function isUniqueViolation(error: unknown, table: string): boolean {
+  let cause = error;
+  while (cause instanceof DrizzleQueryError && cause.cause !== undefined) cause = cause.cause;
+  if (typeof cause !== "object" || cause === null || sqlState(cause) !== "23505") return false;
+  // Bun's client names the table; a client that does not is trusted on the SQLSTATE alone.
+  const named = (cause as { table?: unknown }).table;
+  return named === undefined || named === table;
+}

@@ -84,6 +84,34 @@ const insertEvents = `insert into outbox (id, subject, payload, created_at)
 type RotationParams = Omit<Rotation, "proof">;
 type GraceParams = Omit<GraceReplay, "proof">;
 
+/**
+ * A conditional change and its DPoP proof's jti in one autocommit statement: the jti is recorded
+ * only when the change matched a row (a change that lost its race leaves the proof usable for the
+ * grace replay that follows), and a jti recorded before fails the whole statement with a unique
+ * violation (23505), which undoes the change with it. A concurrent insert of the same jti waits
+ * for the other statement to commit or roll back.
+ */
+const withProof = (change: string) =>
+  `with changed as (${change}),
+     recorded as (insert into dpop_proofs (jti, expires_at) select $jti::text, $expiresAt::bigint from changed)
+   select * from changed`;
+
+// The compare-and-swap: only the request that still sees the presented hash as current wins. A
+// concurrent one waits for the row lock, re-checks the WHERE on the committed row and gets no row.
+const rotateSql = `update sessions set previous_token_hash = refresh_token_hash, refresh_token_hash = $newHash::text,
+       rotation_nonce = $nonce::text, rotated_at = $now::bigint, rotation_count = rotation_count + 1,
+       last_used_at = $now::bigint, expires_at = least(absolute_expires_at, $idleDeadline::bigint),
+       access_expires_at = greatest(access_expires_at, $accessExpiresAt::bigint),
+       user_agent = coalesce($userAgent::text, user_agent), ip = coalesce($ip::text, ip)
+     where session_id = $sessionId::text and refresh_token_hash = $presentedHash::text and ${active}
+     returning ${columns}`;
+
+const replayGraceSql = `update sessions set access_expires_at = greatest(access_expires_at, $accessExpiresAt::bigint),
+       user_agent = coalesce($userAgent::text, user_agent), ip = coalesce($ip::text, ip)
+     where session_id = $sessionId::text and previous_token_hash = $presentedHash::text
+       and rotated_at >= $graceStart::bigint and ${active}
+     returning ${columns}`;
+
 export const queries = {
   byId: new Statement<{ id: string }, SessionRow>(
     `select ${columns} from sessions where session_id = $id::text`,
@@ -121,26 +149,10 @@ export const queries = {
      ${insertEvents}`,
   ),
   insertEvents: new Statement<EventColumns>(insertEvents),
-  // The compare-and-swap: only the request that still sees the presented hash as current wins. A
-  // concurrent one waits for the row lock, re-checks the WHERE on the committed row and gets no row.
-  rotate: new Statement<RotationParams, SessionRow>(
-    `update sessions set previous_token_hash = refresh_token_hash, refresh_token_hash = $newHash::text,
-       rotation_nonce = $nonce::text, rotated_at = $now::bigint, rotation_count = rotation_count + 1,
-       last_used_at = $now::bigint, expires_at = least(absolute_expires_at, $idleDeadline::bigint),
-       access_expires_at = greatest(access_expires_at, $accessExpiresAt::bigint),
-       user_agent = coalesce($userAgent::text, user_agent), ip = coalesce($ip::text, ip)
-     where session_id = $sessionId::text and refresh_token_hash = $presentedHash::text and ${active}
-     returning ${columns}`,
-    sessionRow,
-  ),
-  replayGrace: new Statement<GraceParams, SessionRow>(
-    `update sessions set access_expires_at = greatest(access_expires_at, $accessExpiresAt::bigint),
-       user_agent = coalesce($userAgent::text, user_agent), ip = coalesce($ip::text, ip)
-     where session_id = $sessionId::text and previous_token_hash = $presentedHash::text
-       and rotated_at >= $graceStart::bigint and ${active}
-     returning ${columns}`,
-    sessionRow,
-  ),
+  rotate: new Statement<RotationParams, SessionRow>(rotateSql, sessionRow),
+  rotateWithProof: new Statement<RotationParams & ProofUse, SessionRow>(withProof(rotateSql), sessionRow),
+  replayGrace: new Statement<GraceParams, SessionRow>(replayGraceSql, sessionRow),
+  replayGraceWithProof: new Statement<GraceParams & ProofUse, SessionRow>(withProof(replayGraceSql), sessionRow),
   revoke: new Statement<{ id: string; owner: string | null; reason: string; now: number }, SessionRow>(
     `update sessions set revoked_at = $now::bigint, revoke_reason = $reason::text
      where session_id = $id::text and ($owner::text is null or user_id = $owner::text) and ${active}
@@ -162,10 +174,6 @@ export const queries = {
     `update sessions set name = $name::text
      where session_id = $id::text and user_id = $userId::text and ${active} returning ${columns}`,
     sessionRow,
-  ),
-  rememberProof: new Statement<ProofUse, string>(
-    "insert into dpop_proofs (jti, expires_at) values ($jti::text, $expiresAt::bigint) on conflict do nothing returning jti",
-    (raw) => raw.jti as string,
   ),
 };
 

@@ -1,17 +1,15 @@
 /**
  * The session aggregate on PostgreSQL. A change that writes events is one READ COMMITTED
- * transaction with its outbox rows; the hot path without a DPoP proof (rotate, replayGrace,
- * rename) is a single UPDATE … RETURNING in autocommit. Statements of one transaction that do not
+ * transaction with its outbox rows; a rotation, a grace replay and a rename are each a single
+ * UPDATE … RETURNING in autocommit (with a DPoP proof's jti in the same statement). Statements of one transaction that do not
  * wait on each other's answer are sent together (Bun pipelines them on the transaction's
  * connection): the server still runs them one after the other, each with a snapshot taken when it
  * starts, so a statement after the per-user lock sees every commit made before the lock was granted.
  */
-import type { SQL } from "bun";
 import type {
   ConditionalWrite,
   EventFactory,
   GraceReplay,
-  ProofUse,
   RevokeReason,
   Rotation,
   SessionRepository,
@@ -19,13 +17,9 @@ import type {
 } from "../../server/core/ports";
 import { evictionVictims } from "../../server/core/session-rules";
 import type { PostgresDatabase } from "./database";
+import { isUniqueViolation } from "./errors";
 import { emit } from "./outbox";
 import { eventColumns, type Queries } from "./queries";
-
-/** Thrown inside a transaction to undo it, with what the call answers. */
-class Undo {
-  constructor(readonly answer: null | "proof_replayed") {}
-}
 
 export class PostgresSessions implements SessionRepository {
   constructor(
@@ -37,25 +31,12 @@ export class PostgresSessions implements SessionRepository {
     return this.database.client;
   }
 
-  /**
-   * The change alone when there is no proof. With one, the change and the jti's record in one
-   * transaction: undone when the change's condition fails (the proof stays usable) or the jti was
-   * recorded before (a concurrent insert of the same jti waits for the other to commit or roll back).
-   */
-  private async withProof(
-    proof: ProofUse | undefined,
-    change: (client: SQL) => Promise<SessionRow | null>,
-  ): Promise<ConditionalWrite> {
-    if (!proof) return this.database.statement(() => change(this.pool));
+  /** A change with a proof: one statement (queries.ts `withProof`); a jti used before answers proof_replayed. */
+  private async withProof(change: () => Promise<SessionRow | null>): Promise<ConditionalWrite> {
     try {
-      return await this.database.transaction(async (tx) => {
-        const [row, recorded] = await Promise.all([change(tx), this.q.rememberProof.get(tx, proof)]);
-        if (!row) throw new Undo(null);
-        if (!recorded) throw new Undo("proof_replayed");
-        return row;
-      });
+      return await this.database.statement(change);
     } catch (error) {
-      if (error instanceof Undo) return error.answer;
+      if (isUniqueViolation(error, "dpop_proofs")) return "proof_replayed";
       throw error;
     }
   }
@@ -96,12 +77,14 @@ export class PostgresSessions implements SessionRepository {
     return this.database.statement(() => this.q.activeOfUser.all(this.pool, { userId, now }));
   }
 
-  rotate({ proof, ...rotation }: Rotation) {
-    return this.withProof(proof, (client) => this.q.rotate.get(client, rotation));
+  rotate({ proof, ...rotation }: Rotation): Promise<ConditionalWrite> {
+    if (!proof) return this.database.statement(() => this.q.rotate.get(this.pool, rotation));
+    return this.withProof(() => this.q.rotateWithProof.get(this.pool, { ...rotation, ...proof }));
   }
 
-  replayGrace({ proof, ...replay }: GraceReplay) {
-    return this.withProof(proof, (client) => this.q.replayGrace.get(client, replay));
+  replayGrace({ proof, ...replay }: GraceReplay): Promise<ConditionalWrite> {
+    if (!proof) return this.database.statement(() => this.q.replayGrace.get(this.pool, replay));
+    return this.withProof(() => this.q.replayGraceWithProof.get(this.pool, { ...replay, ...proof }));
   }
 
   revokeSession(

@@ -2,8 +2,8 @@
  * The PostgreSQL store: its repositories over one pool of Bun's SQL client, composed into a
  * SessionStore by `openPostgresStore`, with exactly the semantics of the SQLite store. Where
  * SQLite gets atomicity from its single writer, this store uses single statements for the hot path
- * (the rotation compare-and-swap is one UPDATE … RETURNING), READ COMMITTED transactions for
- * changes that write outbox rows or record a DPoP proof's jti, and a per-user transaction-scoped
+ * (the rotation compare-and-swap is one UPDATE … RETURNING, with a DPoP proof's jti recorded in the
+ * same statement), READ COMMITTED transactions for changes that write outbox rows, and a per-user transaction-scoped
  * advisory lock in create, revokeUserSessions and deleteUser, so the session cap and the
  * deleted-user mark hold under concurrency (sessions.ts). Every connection opens with
  * lock_timeout and statement_timeout; a timeout, a lost connection and the like surface as
