@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { connect } from "nats";
+import { connect, StorageType } from "nats";
 import { canConnect, NATS_SERVER } from "../../test/support/nats";
 import { freePort } from "../../test/support/ports";
 import { waitFor } from "../../test/support/wait";
@@ -45,7 +45,11 @@ async function waitUntilAnswering(url: string): Promise<void> {
   await waitFor(`nats-server at ${url}`, () => canConnect(url), 20_000, 50);
 }
 
-/** Starts three nodes and waits until JetStream has a meta leader (the cluster can create streams). */
+/**
+ * Starts three nodes and waits until JetStream has a meta leader and can place a stream on every
+ * node: a meta leader alone may not yet know all its peers, and a 3-replica stream created then is
+ * refused with "no suitable peers for placement".
+ */
 export async function startNatsCluster(root: string, size = 3): Promise<NatsCluster> {
   const ports = [];
   for (let i = 0; i < size; i++) ports.push({ client: await freePort(), route: await freePort() });
@@ -70,7 +74,22 @@ export async function startNatsCluster(root: string, size = 3): Promise<NatsClus
   const cluster = new NatsCluster(nodes);
   await Promise.all(nodes.map((node) => waitUntilAnswering(node.url)));
   await waitFor("a JetStream meta leader", () => jetStreamReady(cluster.url), 30_000, 200);
+  await waitFor(`room for a stream of ${size} replicas`, () => canPlace(cluster.url, size), 30_000, 200);
   return cluster;
+}
+
+/** Whether the cluster places a stream with `replicas` replicas now (a throw-away one, deleted at once). */
+async function canPlace(servers: string, replicas: number): Promise<boolean> {
+  const nc = await connect({ servers: servers.split(","), reconnect: false, timeout: 1_000 });
+  try {
+    const jsm = await nc.jetstreamManager({ timeout: 2_000 });
+    const name = "PLACEMENT_PROBE";
+    await jsm.streams.add({ name, subjects: ["placement-probe"], num_replicas: replicas, storage: StorageType.Memory });
+    await jsm.streams.delete(name);
+    return true;
+  } finally {
+    await nc.close();
+  }
 }
 
 async function jetStreamReady(servers: string): Promise<boolean> {
